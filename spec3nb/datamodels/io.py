@@ -1,0 +1,242 @@
+"""Reading and writing JWST-format FITS files through stdatamodels.
+
+This is the only module that touches product files. Reading copies everything into a
+:class:`~spec3nb.datamodels.products.Product` and closes the file; writing builds the
+stdatamodels model from a product and saves it atomically (into a temporary folder beside
+the target, then renamed), so a crash never leaves half a file under the final name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+
+from spec3nb.datamodels.meta import thaw
+from spec3nb.datamodels.products import (
+    MODEL_TYPES,
+    PART_LISTS,
+    SPECTRUM_TYPES,
+    Part,
+    Product,
+)
+from spec3nb.errors import InputFileError, OutputError
+
+# Tree entries that belong to ASDF bookkeeping, not to the product.
+_ASDF_BOOKKEEPING = frozenset({"asdf_library", "history", "_fits_hash", "extra_fits"})
+
+
+def _datamodels():
+    # Imported lazily: stdatamodels pulls in asdf and its extensions (about a second).
+    from stdatamodels.jwst import datamodels
+
+    return datamodels
+
+
+def _is_array(value: Any) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def _split_level(tree: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> Part:
+    """Turn one level of a datamodel tree (top level or a list item) into a Part."""
+    arrays: dict[str, np.ndarray] = {}
+    attrs: dict[str, Any] = {}
+    for key, value in tree.items():
+        if key == "meta" or key in skip or key in _ASDF_BOOKKEEPING:
+            continue
+        if _is_array(value):
+            arrays[key] = np.array(value)
+        elif not isinstance(value, Mapping | list):
+            attrs[key] = value
+    meta = dict(tree.get("meta") or {})
+    wcs = meta.pop("wcs", None)
+    return Part(arrays=arrays, attrs=attrs, meta=meta, wcs=wcs)
+
+
+def from_datamodel(model: Any) -> Product:
+    """Copy a stdatamodels model into a spec3nb product.
+
+    Parameters
+    ----------
+    model : stdatamodels.DataModel
+        An open model of one of the supported types.
+
+    Returns
+    -------
+    Product
+        A product that no longer depends on the model or its file.
+    """
+    model_type = type(model).__name__
+    tree = model.instance
+    list_key = PART_LISTS.get(model_type)
+    if list_key:
+        parts = tuple(_split_level(item) for item in tree.get(list_key, []))
+        meta = dict(tree.get("meta") or {})
+        meta.pop("wcs", None)
+    else:
+        top = _split_level(tree)
+        meta, parts = top.meta, (Part(top.arrays, top.attrs, {}, top.wcs),)
+    return Product(model_type=model_type, meta=thaw(meta), parts=parts)
+
+
+def _level_tree(part: Part) -> dict[str, Any]:
+    tree: dict[str, Any] = {k: np.array(v) for k, v in part.arrays.items()}
+    tree.update(thaw(part.attrs))
+    return tree
+
+
+def to_datamodel(product: Product) -> Any:
+    """Build the stdatamodels model that holds `product`.
+
+    Parameters
+    ----------
+    product : Product
+        The product to convert.
+
+    Returns
+    -------
+    stdatamodels.DataModel
+        A new model of class ``product.model_type`` (arrays are copies).
+    """
+    meta = thaw(product.meta)
+    meta["telescope"] = "JWST"
+    meta["model_type"] = product.model_type
+    list_key = PART_LISTS.get(product.model_type)
+    if list_key:
+        items = []
+        for part in product.parts:
+            item = _level_tree(part)
+            item_meta = thaw(part.meta)
+            if part.wcs is not None:
+                item_meta["wcs"] = part.wcs
+            item["meta"] = item_meta
+            items.append(item)
+        tree = {"meta": meta, list_key: items}
+    else:
+        part = product.part
+        tree = _level_tree(part)
+        meta.update(thaw(part.meta))
+        if part.wcs is not None:
+            meta["wcs"] = part.wcs
+        tree["meta"] = meta
+    cls = getattr(_datamodels(), product.model_type)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        return cls(tree)
+
+
+def _check_fits(path: Path) -> fits.Header:
+    """Open `path` just enough to tell whether spec3 can read it; return the primary header."""
+    if not path.exists():
+        raise InputFileError(path, "no such file")
+    if not path.is_file():
+        raise InputFileError(path, "not a regular file")
+    try:
+        with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
+            hdul.verify("exception")
+            names = {hdu.name for hdu in hdul}
+            header = hdul[0].header.copy()
+            for hdu in hdul:
+                _ = hdu.data  # a truncated file fails here
+    except (OSError, ValueError, TypeError, fits.VerifyError) as exc:
+        raise InputFileError(path, f"not a readable FITS file ({exc})") from None
+    model_type = header.get("DATAMODL")
+    if model_type is None:
+        raise InputFileError(path, "no DATAMODL keyword: not a JWST datamodel file", "PRIMARY")
+    if model_type not in MODEL_TYPES:
+        raise InputFileError(
+            path,
+            f"DATAMODL={model_type!r} is not a product spec3 takes "
+            f"(expected one of {', '.join(sorted(MODEL_TYPES))})",
+            "PRIMARY",
+        )
+    wanted = {"EXTRACT1D", "COMBINE1D"} if model_type in SPECTRUM_TYPES else {"SCI"}
+    if not names & wanted:
+        raise InputFileError(path, f"no {' or '.join(sorted(wanted))} extension")
+    return header
+
+
+def read_product(path: str | os.PathLike[str]) -> Product:
+    """Read a JWST-format FITS file into a product.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    Product
+        Its content; the file is closed and never written to.
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, truncated, not FITS, has no ``SCI`` (or spectrum table), or is
+        of a ``DATAMODL`` spec3 cannot take.
+    """
+    path = Path(path)
+    _check_fits(path)
+    datamodels = _datamodels()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with datamodels.open(str(path)) as model:
+                product = from_datamodel(model)
+    except InputFileError:
+        raise
+    except Exception as exc:  # stdatamodels raises many types for broken content
+        raise InputFileError(path, f"stdatamodels cannot read it ({exc})") from exc
+    return product
+
+
+def write_product(
+    product: Product, path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """Write `product` to `path` atomically.
+
+    The file is saved in a temporary folder beside `path` (under its final base name, which
+    stdatamodels records as ``FILENAME``) and then renamed into place.
+
+    Parameters
+    ----------
+    product : Product
+        What to write.
+    path : str or os.PathLike
+        The destination.
+    overwrite : bool
+        Replace an existing file; without it an existing file is an error.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    OutputError
+        If `path` exists and `overwrite` is false.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: exists already (use overwrite to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = to_datamodel(product)
+    tmpdir = Path(tempfile.mkdtemp(prefix=".spec3nb-", dir=path.parent))
+    try:
+        staged = tmpdir / path.name
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.save(str(staged))
+        model.close()
+        os.replace(staged, path)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return path
