@@ -1,0 +1,173 @@
+"""The ``spec3nb`` command line.
+
+``spec3nb step NAME INPUT... -o OUTDIR [--set PARAM=VALUE ...]`` runs one Stage-3 step on
+JWST files or an association; ``spec3nb step --list`` lists the steps and
+``spec3nb step NAME --help`` their parameters. Errors print one line and exit with status 2
+(bad input or parameters) or 1 (anything unexpected, with its traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from spec3nb.errors import ParameterError, Spec3Error
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+
+def _step_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spec3nb step",
+        add_help=False,
+        description="Run one calwebb_spec3 step on JWST files or an association.",
+    )
+    parser.add_argument("name", nargs="?", help="the step (see --list)")
+    parser.add_argument("inputs", nargs="*", help="an association (*_asn.json) or product files")
+    parser.add_argument("-o", "--output-dir", default=".", help="where to write the products")
+    parser.add_argument(
+        "--set", dest="settings", action="append", default=[], metavar="PARAM=VALUE",
+        help="a step parameter, e.g. --set snr=5.0,4.0 (repeatable)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument(
+        "--allow-outside", action="store_true",
+        help="accept association members outside the association's folder",
+    )
+    parser.add_argument("--list", action="store_true", help="list the steps and exit")
+    parser.add_argument("-h", "--help", action="store_true", help="show help and exit")
+    return parser
+
+
+def parse_settings(step: str, settings: Sequence[str]) -> dict[str, str]:
+    """Split ``PARAM=VALUE`` strings (the value keeps any further ``=``).
+
+    Parameters
+    ----------
+    step : str
+        The step name (for messages).
+    settings : Sequence[str]
+        The ``--set`` arguments.
+
+    Returns
+    -------
+    dict[str, str]
+        Values by parameter name, still as text.
+    """
+    values: dict[str, str] = {}
+    for setting in settings:
+        name, sep, value = setting.partition("=")
+        if not sep or not name.strip():
+            raise ParameterError(step, setting, "expected PARAM=VALUE")
+        values[name.strip()] = value
+    return values
+
+
+def step_help(name: str) -> str:
+    """Return the help text of one step: its summary and every parameter.
+
+    Parameters
+    ----------
+    name : str
+        The step name.
+
+    Returns
+    -------
+    str
+        The text.
+    """
+    from spec3nb.steps import get_step
+
+    spec = get_step(name)
+    lines = [f"spec3nb step {spec.name} INPUT... -o OUTDIR [--set PARAM=VALUE ...]", "",
+             spec.summary, ""]
+    params = spec.all_params
+    if not params:
+        lines.append("This step has no parameters.")
+    for param in params.values():
+        lines.append(f"  {param.name} ({param.type_name}, default {param.default!r})")
+        lines.extend(textwrap.wrap(param.doc, 88, initial_indent="      ",
+                                   subsequent_indent="      "))
+    return "\n".join(lines)
+
+
+def step_list() -> str:
+    """Return one line per implemented step."""
+    from spec3nb.steps import STEPS
+
+    width = max(len(n) for n in STEPS)
+    return "\n".join(f"{name:<{width}}  {spec.summary}" for name, spec in STEPS.items())
+
+
+def cmd_step(argv: Sequence[str]) -> int:
+    """Run ``spec3nb step``.
+
+    Parameters
+    ----------
+    argv : Sequence[str]
+        The arguments after ``step``.
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    parser = _step_parser()
+    args = parser.parse_args(list(argv))
+    if args.list:
+        print(step_list())
+        return EXIT_OK
+    if args.help or not args.name:
+        print(step_help(args.name) if args.name else parser.format_help())
+        return EXIT_OK if args.help or args.list else EXIT_INPUT
+    if not args.inputs:
+        parser.print_usage(sys.stderr)
+        print("spec3nb step: error: no input files given", file=sys.stderr)
+        return EXIT_INPUT
+    from spec3nb.runner import run_step
+
+    params = parse_settings(args.name, args.settings)
+    result, written = run_step(args.name, args.inputs, args.output_dir, params,
+                               overwrite=args.overwrite, allow_outside=args.allow_outside)
+    if result.status != "COMPLETE":
+        print(f"{args.name}: {result.status}: {result.reason}")
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+COMMANDS = {"step": cmd_step}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``spec3nb`` command.
+
+    Parameters
+    ----------
+    argv : Sequence[str], optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print("usage: spec3nb {" + ",".join(COMMANDS) + "} ...\n\n"
+              "  step   run one calwebb_spec3 step on files (spec3nb step --help)")
+        known = not argv or argv[0] in ("-h", "--help")
+        if not known:
+            print(f"spec3nb: error: unknown command {argv[0]!r}", file=sys.stderr)
+        return EXIT_OK if known and argv else EXIT_INPUT
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    except Spec3Error as exc:
+        print(f"spec3nb: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

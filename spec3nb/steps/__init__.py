@@ -1,0 +1,54 @@
+"""The Stage-3 steps as pure functions over products, and their declarations.
+
+Nothing here reads files, imports traitlets or widgets: a step takes products and
+parameters and returns new products. :data:`STEPS` lists every implemented step; later
+steps add their ``SPEC`` to the tuple below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from spec3nb.errors import ParameterError
+from spec3nb.steps import exp_to_source
+from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSpec
+
+STEPS: Mapping[str, StepSpec] = MappingProxyType({
+    spec.name: spec for spec in (exp_to_source.SPEC,)
+})
+
+
+def get_step(name: str) -> StepSpec:
+    """Return the declaration of step `name`.
+
+    Parameters
+    ----------
+    name : str
+        The step's jwst alias.
+
+    Returns
+    -------
+    StepSpec
+        The declaration.
+
+    Raises
+    ------
+    ParameterError
+        If no such step is implemented (the message lists those that are).
+    """
+    if name not in STEPS:
+        known = ", ".join(STEPS)
+        raise ParameterError("spec3nb step", name, f"no such step (available: {known})")
+    return STEPS[name]
+
+
+__all__ = [
+    "COMPLETE",
+    "SKIPPED",
+    "STEPS",
+    "StepOutput",
+    "StepResult",
+    "StepSpec",
+    "get_step",
+]
