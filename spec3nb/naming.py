@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from spec3nb.asn import format_product, source_id_string
+from spec3nb.asn import format_product, slit_name_string, source_id_string
 from spec3nb.datamodels.products import Product
 from spec3nb.errors import OutputError
 
@@ -48,30 +48,6 @@ def file_root(filename: str) -> str:
     return match.group("root") if match else base
 
 
-def fixed_slit_names(source: Product) -> str:
-    """Return the ``slit_name`` field of a NIRSpec fixed-slit source product.
-
-    The lower-case slit names of its exposures joined with ``-``, the first one first and
-    each other name once.
-
-    Parameters
-    ----------
-    source : Product
-        A source-based product (its parts carry ``name``).
-
-    Returns
-    -------
-    str
-        For example ``s200a1`` or ``s200a1-s200a2``.
-    """
-    names: list[str] = []
-    for part in source.parts:
-        name = str(part.attrs.get("name", "")).lower()
-        if name not in names:
-            names.append(name)
-    return "-".join(names)
-
-
 def source_fields(key: str, source: Product, exp_type: str | None) -> dict[str, str]:
     """Return the template fields of a per-source product.
 
@@ -93,7 +69,7 @@ def source_fields(key: str, source: Product, exp_type: str | None) -> dict[str, 
     if exp_type == "NRS_FIXEDSLIT":
         return {
             "source_id": source_id_string(key, exp_type=exp_type),
-            "slit_name": fixed_slit_names(source),
+            "slit_name": slit_name_string(str(p.attrs.get("name", "")) for p in source.parts),
         }
     if exp_type == "NRS_MSASPEC":
         first = source.parts[0].attrs
