@@ -138,7 +138,56 @@ def cmd_step(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"step": cmd_step}
+def _simulate_parser() -> argparse.ArgumentParser:
+    from spec3nb.simulate import SIM_MODES
+    from spec3nb.simulate.dataset import BACKGROUNDS, SIZES
+
+    parser = argparse.ArgumentParser(
+        prog="spec3nb simulate",
+        description="Write a simulated Stage-3 input set (_cal files, association, truth.json).",
+    )
+    parser.add_argument("mode", choices=SIM_MODES, help="the instrument mode")
+    parser.add_argument("-o", "--output-dir", required=True, help="where to write the files")
+    parser.add_argument("--size", choices=SIZES, default="small",
+                        help="small (tests, tutorials) or full (real detector sizes)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--nexp", type=int, help="number of science exposures")
+    parser.add_argument("--nsources", type=int, help="number of sources (MOS, WFSS)")
+    parser.add_argument("--background", choices=BACKGROUNDS, default="none",
+                        help="background: none, nod (nod pairs) or dedicated (_x1d members)")
+    parser.add_argument("--moving", action="store_true", help="simulate a moving target")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
+    return parser
+
+
+def cmd_simulate(argv: Sequence[str]) -> int:
+    """Run ``spec3nb simulate``.
+
+    Parameters
+    ----------
+    argv : Sequence[str]
+        The arguments after ``simulate``.
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    from spec3nb.simulate import simulate_to
+
+    args = _simulate_parser().parse_args(list(argv))
+    try:
+        path = simulate_to(args.output_dir, args.mode, overwrite=args.overwrite,
+                           size=args.size, seed=args.seed, nexp=args.nexp,
+                           nsources=args.nsources, background=args.background,
+                           moving=args.moving)
+    except ValueError as exc:  # option combinations the mode cannot make
+        raise ParameterError("spec3nb simulate", args.mode, str(exc)) from None
+    print(path)
+    return EXIT_OK
+
+
+COMMANDS = {"step": cmd_step, "simulate": cmd_simulate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,7 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         print("usage: spec3nb {" + ",".join(COMMANDS) + "} ...\n\n"
-              "  step   run one calwebb_spec3 step on files (spec3nb step --help)")
+              "  step       run one calwebb_spec3 step on files (spec3nb step --help)\n"
+              "  simulate   write a simulated dataset (spec3nb simulate --help)")
         known = not argv or argv[0] in ("-h", "--help")
         if not known:
             print(f"spec3nb: error: unknown command {argv[0]!r}", file=sys.stderr)

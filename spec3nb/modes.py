@@ -162,7 +162,9 @@ def detect_mode(exp_types: Iterable[str | None], *, tso: bool = False) -> Mode:
     return mode
 
 
-def steps_for(mode: Mode | str, *, moving: bool = False, background: bool = False) -> tuple[str, ...]:
+def steps_for(
+    mode: Mode | str, *, moving: bool = False, background: bool = False
+) -> tuple[str, ...]:
     """Return the steps of a mode's graph in pipeline order.
 
     Parameters

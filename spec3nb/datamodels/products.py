@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-
-from types import MappingProxyType
 
 from spec3nb.datamodels import meta as metatools
 from spec3nb.datamodels.meta import Meta
