@@ -8,6 +8,7 @@ the target, then renamed), so a crash never leaves half a file under the final n
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import tempfile
@@ -27,6 +28,7 @@ from spec3nb.datamodels.products import (
     Part,
     Product,
 )
+from spec3nb.datamodels.tables import column_units, with_units
 from spec3nb.errors import InputFileError, OutputError
 
 # Tree entries that belong to ASDF bookkeeping, not to the product.
@@ -44,6 +46,29 @@ def _is_array(value: Any) -> bool:
     return hasattr(value, "shape") and hasattr(value, "dtype")
 
 
+def _copy_array(value: Any) -> np.ndarray:
+    """Copy an array out of a model; a table's column units (TUNITn) go into its dtype."""
+    array = np.array(value)
+    columns = getattr(value, "columns", None)
+    if array.dtype.names and columns is not None:
+        units = {col.name: col.unit for col in columns if col.unit}
+        if units:
+            array = with_units(array, units)
+    return array
+
+
+def _set_table_units(node: Any, part: Part) -> None:
+    """Give the model's tables the column units recorded in the part's arrays."""
+    for key, array in part.arrays.items():
+        units = column_units(array) if array.dtype.names else {}
+        if not units:
+            continue
+        setattr(node, key, np.array(array))  # stdatamodels casts it to a FITS record
+        columns = getattr(node, key).columns
+        for name, unit in units.items():
+            columns[name].unit = unit
+
+
 def _split_level(tree: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> Part:
     """Turn one level of a datamodel tree (top level or a list item) into a Part."""
     arrays: dict[str, np.ndarray] = {}
@@ -52,10 +77,12 @@ def _split_level(tree: Mapping[str, Any], skip: frozenset[str] = frozenset()) ->
         if key == "meta" or key in skip or key in _ASDF_BOOKKEEPING:
             continue
         if _is_array(value):
-            arrays[key] = np.array(value)
+            arrays[key] = _copy_array(value)
         elif not isinstance(value, Mapping | list):
             attrs[key] = value
-    meta = dict(tree.get("meta") or {})
+    # A deep copy loads what the embedded ASDF holds lazily (the WCS's lookup tables), which
+    # would be unreadable once the file is closed.
+    meta = copy.deepcopy(dict(tree.get("meta") or {}))
     wcs = meta.pop("wcs", None)
     return Part(arrays=arrays, attrs=attrs, meta=meta, wcs=wcs)
 
@@ -114,6 +141,9 @@ def to_datamodel(product: Product) -> Any:
         for part in product.parts:
             item = _level_tree(part)
             item_meta = thaw(part.meta)
+            if list_key in ("slits", "exposures"):
+                # jwst reads each slit's own model type (real files always carry it).
+                item_meta.setdefault("model_type", "SlitModel")
             if part.wcs is not None:
                 item_meta["wcs"] = part.wcs
             item["meta"] = item_meta
@@ -129,7 +159,11 @@ def to_datamodel(product: Product) -> Any:
     cls = getattr(_datamodels(), product.model_type)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
-        return cls(tree)
+        model = cls(tree)
+        nodes = getattr(model, list_key) if list_key else [model]
+        for node, part in zip(nodes, product.parts, strict=True):
+            _set_table_units(node, part)
+    return model
 
 
 def _check_fits(path: Path) -> fits.Header:
@@ -138,15 +172,30 @@ def _check_fits(path: Path) -> fits.Header:
         raise InputFileError(path, "no such file")
     if not path.is_file():
         raise InputFileError(path, "not a regular file")
+    with open(path, "rb") as handle:
+        if handle.read(9) != b"SIMPLE  =":
+            raise InputFileError(path, "not a FITS file (it does not start with SIMPLE)")
+    if path.stat().st_size % 2880:
+        raise InputFileError(path, "truncated: its size is not a whole number of FITS blocks")
     try:
-        with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
-            hdul.verify("exception")
-            names = {hdu.name for hdu in hdul}
-            header = hdul[0].header.copy()
-            for hdu in hdul:
-                _ = hdu.data  # a truncated file fails here
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
+                hdul.verify("exception")
+                names = {hdu.name for hdu in hdul}
+                header = hdul[0].header.copy()
+                for hdu in hdul:
+                    _ = hdu.data
     except (OSError, ValueError, TypeError, fits.VerifyError) as exc:
         raise InputFileError(path, f"not a readable FITS file ({exc})") from None
+    # astropy pads a truncated file with zeros and only warns: refuse it instead.
+    truncated = [w for w in caught if "truncated" in str(w.message)]
+    if truncated:
+        raise InputFileError(path, f"not a readable FITS file ({truncated[0].message})")
+    if "ASDF" not in names:
+        # Every JWST pipeline product ends with the ASDF extension that holds its WCS.
+        raise InputFileError(path, "no ASDF extension: the file is truncated or was not "
+                                   "written by the JWST pipeline")
     model_type = header.get("DATAMODL")
     if model_type is None:
         raise InputFileError(path, "no DATAMODL keyword: not a JWST datamodel file", "PRIMARY")

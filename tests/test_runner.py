@@ -1,0 +1,97 @@
+"""Running one step on files: names, safety, and the products written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from spec3nb.datamodels import read_product
+from spec3nb.errors import AssociationError, OutputError, ParameterError
+from spec3nb.runner import load_inputs, run_step
+
+EXPECTED = [
+    "jw01234-o001_t001-s000000001_nirspec_f290lp-g395h-s200a1_cal.fits",
+    "jw01234-o001_t001-s000000002_nirspec_f290lp-g395h-s200a1_cal.fits",
+]
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+def test_load_inputs_sets_association_metadata(fs_dataset: Path) -> None:
+    inputs = load_inputs([fs_dataset])
+    assert len(inputs.science) == 2
+    first = inputs.products[0]
+    assert first.get("asn.exptype") == "science"
+    assert first.get("asn.table_name") == fs_dataset.name
+    assert first.get("asn.pool_name") == "jw01234_pool"
+
+
+def test_exp_to_source_writes_source_based_cal_files(fs_dataset: Path, tmp_path: Path) -> None:
+    before = _digests(fs_dataset.parent)
+    result, written = run_step("exp_to_source", [fs_dataset], tmp_path / "out")
+    assert result.status == "COMPLETE"
+    assert [p.name for p in written] == EXPECTED
+    product = read_product(written[0])
+    assert product.model_type == "MultiExposureModel"
+    assert len(product.parts) == 2
+    assert product.filename == EXPECTED[0]
+    assert _digests(fs_dataset.parent) == before  # inputs untouched
+
+
+def test_file_list_names_after_first_file(fs_dataset: Path, tmp_path: Path) -> None:
+    # The file-list template has no placeholders, so jwst appends the fields in sorted
+    # key order: slit_name, then source_id.
+    files = sorted(fs_dataset.parent.glob("*_cal.fits"))
+    _, written = run_step("exp_to_source", files, tmp_path / "out")
+    assert [p.name for p in written] == [
+        "jw01234001001_03101_00001_nrs1_s200a1_s000000001_cal.fits",
+        "jw01234001001_03101_00001_nrs1_s200a1_s000000002_cal.fits",
+    ]
+
+
+def test_existing_outputs_kept_unless_overwrite(fs_dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _, written = run_step("exp_to_source", [fs_dataset], out)
+    stamp = written[1].stat().st_mtime_ns
+    with pytest.raises(OutputError, match="exists already"):
+        run_step("exp_to_source", [fs_dataset], out)
+    assert written[1].stat().st_mtime_ns == stamp
+    _, again = run_step("exp_to_source", [fs_dataset], out, overwrite=True)
+    assert again == written
+    assert not list(out.glob(".spec3nb-*"))  # no temporary folders left behind
+
+
+def test_an_input_is_never_an_output(fs_dataset: Path) -> None:
+    # A template that names the output after an input file must be refused, even with
+    # overwrite.
+    data = json.loads(fs_dataset.read_text())
+    data["products"][0]["name"] = "jw01234001001_03101_00001_nrs1"
+    members = data["products"][0]["members"]
+    data["products"][0]["members"] = members[:1]
+    fs_dataset.write_text(json.dumps(data))
+    clash = fs_dataset.parent / "jw01234001001_03101_00001_nrs1_s200a1_s000000001_cal.fits"
+    clash.write_bytes((fs_dataset.parent / members[0]["expname"]).read_bytes())
+    data["products"][0]["members"].append({"expname": clash.name, "exptype": "background"})
+    fs_dataset.write_text(json.dumps(data))
+    before = clash.read_bytes()
+    with pytest.raises(OutputError, match="is an input of this run"):
+        run_step("exp_to_source", [fs_dataset], fs_dataset.parent, overwrite=True)
+    assert clash.read_bytes() == before
+
+
+def test_bad_parameter_fails_before_reading(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="exp_to_source: parameter 'snr': unknown"):
+        run_step("exp_to_source", [tmp_path / "missing_asn.json"], tmp_path, {"snr": "5"})
+
+
+def test_member_outside_the_folder_refused(fs_dataset: Path, tmp_path: Path) -> None:
+    data = json.loads(fs_dataset.read_text())
+    data["products"][0]["members"][0]["expname"] = "../elsewhere_cal.fits"
+    fs_dataset.write_text(json.dumps(data))
+    with pytest.raises(AssociationError, match="outside"):
+        run_step("exp_to_source", [fs_dataset], tmp_path / "out")
