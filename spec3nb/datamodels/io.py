@@ -49,6 +49,9 @@ def _is_array(value: Any) -> bool:
 def _copy_array(value: Any) -> np.ndarray:
     """Copy an array out of a model; a table's column units (TUNITn) go into its dtype."""
     array = np.array(value)
+    if array.dtype.names is None and not array.dtype.isnative:
+        # FITS stores big-endian numbers; numeric code is faster on native ones.
+        array = array.astype(array.dtype.newbyteorder("="))
     columns = getattr(value, "columns", None)
     if array.dtype.names and columns is not None:
         units = {col.name: col.unit for col in columns if col.unit}
@@ -105,12 +108,12 @@ def from_datamodel(model: Any) -> Product:
     list_key = PART_LISTS.get(model_type)
     if list_key:
         parts = tuple(_split_level(item) for item in tree.get(list_key, []))
-        meta = dict(tree.get("meta") or {})
-        meta.pop("wcs", None)
+        meta = copy.deepcopy(dict(tree.get("meta") or {}))
+        wcs = meta.pop("wcs", None)
     else:
         top = _split_level(tree)
-        meta, parts = top.meta, (Part(top.arrays, top.attrs, {}, top.wcs),)
-    return Product(model_type=model_type, meta=thaw(meta), parts=parts)
+        meta, parts, wcs = top.meta, (Part(top.arrays, top.attrs, {}, top.wcs),), None
+    return Product(model_type=model_type, meta=thaw(meta), parts=parts, wcs=wcs)
 
 
 def _level_tree(part: Part) -> dict[str, Any]:
@@ -148,6 +151,8 @@ def to_datamodel(product: Product) -> Any:
                 item_meta["wcs"] = part.wcs
             item["meta"] = item_meta
             items.append(item)
+        if product.wcs is not None:
+            meta["wcs"] = product.wcs
         tree = {"meta": meta, list_key: items}
     else:
         part = product.part

@@ -187,19 +187,27 @@ class Product:
         Exposure-level metadata (the tree under ``meta``, without the WCS).
     parts : tuple[Part, ...]
         The parts; exactly one for single-part model types.
+    wcs : gwcs.WCS, optional
+        A WCS of the whole product, for model types whose parts are a list (e.g. the
+        spectral WCS of a ``_c1d``); single-part products keep theirs on the part.
     """
 
     model_type: str
     meta: Meta
     parts: tuple[Part, ...]
+    wcs: Any = None
 
     def __post_init__(self) -> None:
         if self.model_type not in MODEL_TYPES:
             raise ValueError(f"unsupported model type {self.model_type!r}")
         object.__setattr__(self, "meta", metatools.freeze(self.meta))
         object.__setattr__(self, "parts", tuple(self.parts))
-        if self.model_type in SINGLE_PART_TYPES and len(self.parts) != 1:
-            raise ValueError(f"a {self.model_type} holds exactly one part, not {len(self.parts)}")
+        if self.model_type in SINGLE_PART_TYPES:
+            if len(self.parts) != 1:
+                raise ValueError(
+                    f"a {self.model_type} holds exactly one part, not {len(self.parts)}")
+            if self.wcs is not None:
+                raise ValueError(f"the WCS of a {self.model_type} belongs to its part")
 
     def __repr__(self) -> str:
         return (
@@ -238,6 +246,7 @@ class Product:
         parts: Iterable[Part] | None = None,
         meta: Mapping[str, Any] | None = None,
         model_type: str | None = None,
+        wcs: Any = dataclasses.MISSING,
     ) -> Product:
         """Return a new product with parts, metadata or type replaced.
 
@@ -249,6 +258,8 @@ class Product:
             Dotted metadata paths to set.
         model_type : str, optional
             A new model type.
+        wcs : gwcs.WCS, optional
+            A new product-level WCS.
 
         Returns
         -------
@@ -259,4 +270,5 @@ class Product:
             model_type=model_type or self.model_type,
             meta=metatools.updated(self.meta, meta or {}),
             parts=tuple(self.parts if parts is None else parts),
+            wcs=self.wcs if wcs is dataclasses.MISSING else wcs,
         )
