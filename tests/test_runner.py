@@ -95,3 +95,18 @@ def test_member_outside_the_folder_refused(fs_dataset: Path, tmp_path: Path) -> 
     fs_dataset.write_text(json.dumps(data))
     with pytest.raises(AssociationError, match="outside"):
         run_step("exp_to_source", [fs_dataset], tmp_path / "out")
+
+
+def test_combine_1d_on_files_names_after_the_first(tmp_path: Path) -> None:
+    from spec3nb.datamodels import write_product
+    from tests.parity.test_combine1d_parity import GRID, x1d
+
+    names = ["jw01_00001_mirimage_x1d.fits", "jw01_00002_mirimage_x1d.fits"]
+    for seed, name in enumerate(names):
+        write_product(x1d(GRID, seed=seed), tmp_path / name)
+    result, written = run_step("combine_1d", [tmp_path / n for n in names], tmp_path / "out",
+                               {"exptime_key": "unit_weight"})
+    assert [p.name for p in written] == ["jw01_00001_mirimage_c1d.fits"]
+    combined = read_product(written[0])
+    assert combined.model_type == "MultiCombinedSpecModel"
+    assert combined.wcs is not None and combined.get("cal_step.combine_1d") == "COMPLETE"

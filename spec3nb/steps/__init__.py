@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from spec3nb.errors import ParameterError
-from spec3nb.steps import exp_to_source
+from spec3nb.steps import combine1d, exp_to_source
 from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSpec
 
 STEPS: Mapping[str, StepSpec] = MappingProxyType({
-    spec.name: spec for spec in (exp_to_source.SPEC,)
+    spec.name: spec for spec in (exp_to_source.SPEC, combine1d.SPEC)
 })
 
 
