@@ -17,6 +17,7 @@ from spec3nb import naming
 from spec3nb.asn import Association, association_from_files, read_association
 from spec3nb.datamodels.io import read_product, write_product
 from spec3nb.datamodels.products import Product
+from spec3nb.datamodels.references import load_reference
 from spec3nb.errors import OutputError
 from spec3nb.steps import get_step
 from spec3nb.steps.spec import StepOutput, StepResult
@@ -190,6 +191,9 @@ def run_step(
     """
     spec = get_step(name)
     values = spec.validate(params or {})  # bad parameters fail before any file is read
+    references = {r: load_reference(r, values.pop(f"override_{r}"))
+                  for r in spec.reference_types}
     inputs = load_inputs(paths, allow_outside=allow_outside)
-    result = spec.function(inputs.products, **values)
+    extra = {"references": references} if spec.reference_types else {}
+    result = spec.function(inputs.products, **values, **extra)
     return result, write_outputs(result, inputs, outdir, overwrite=overwrite)

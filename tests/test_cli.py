@@ -78,3 +78,11 @@ def test_installed_command(fs_dataset: Path, tmp_path: Path) -> None:
                           str(tmp_path / "nope_cal.fits")], capture_output=True, text=True)
     assert bad.returncode == 2
     assert "nope_cal.fits: file not found" in bad.stderr
+
+
+def test_help_of_a_step_with_parameters(capsys) -> None:
+    code, out, _ = run(capsys, "step", "combine_1d", "--help")
+    assert code == 0
+    assert "exptime_key (str, default 'exposure_time')" in out
+    assert "sigma_clip (float or None, default None)" in out
+    assert "median absolute deviations" in out

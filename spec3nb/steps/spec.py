@@ -81,7 +81,9 @@ class StepSpec:
         One line describing the step.
     function : callable
         ``function(inputs: Sequence[Product], **params) -> StepResult``; pure: it never
-        modifies its inputs and touches no files.
+        modifies its inputs and touches no files. A step with `reference_types` also takes
+        ``references: Mapping[str, Any]``: the loaded reference of each type, ``"N/A"`` for
+        none, or None for the built-in default (the caller loads the files).
     params : tuple[Param, ...]
         The step's own parameters.
     reference_types : tuple[str, ...]
@@ -137,19 +139,29 @@ class StepSpec:
                 raise ParameterError(self.name, name, str(exc)) from None
         return result
 
-    def run(self, inputs: Sequence[Product], **values: Any) -> StepResult:
+    def run(self, inputs: Sequence[Product], references: Mapping[str, Any] | None = None,
+            **values: Any) -> StepResult:
         """Validate the parameters and run the step function.
 
         Parameters
         ----------
         inputs : Sequence[Product]
             The input products.
+        references : Mapping[str, Any], optional
+            Loaded references by type (see
+            :func:`spec3nb.datamodels.references.load_reference`).
         **values : Any
-            Parameter values (see :meth:`validate`).
+            Parameter values (see :meth:`validate`), without ``override_<reftype>``.
 
         Returns
         -------
         StepResult
             What the step produced.
         """
-        return self.function(tuple(inputs), **self.validate(values))
+        values = self.validate(values)
+        for reftype in self.reference_types:
+            if values.pop(f"override_{reftype}") is not None:
+                raise ParameterError(self.name, f"override_{reftype}",
+                                     "give the loaded reference in references= instead")
+        extra = {"references": dict(references or {})} if self.reference_types else {}
+        return self.function(tuple(inputs), **values, **extra)
