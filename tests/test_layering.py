@@ -15,6 +15,8 @@ RULES = {
     "spec3nb": JUPYTER + ("traitlets", "stdatamodels", "jwst"),
     "spec3nb.steps": JUPYTER + ("traitlets", "jwst"),
     "spec3nb.datamodels": JUPYTER + ("traitlets", "jwst"),
+    "spec3nb.graph": JUPYTER + ("jwst", "stdatamodels"),
+    "spec3nb.simulate": JUPYTER + ("traitlets", "jwst"),
     "spec3nb.asn": JUPYTER + ("traitlets", "numpy", "jwst"),
     "spec3nb.modes": JUPYTER + ("traitlets", "numpy", "jwst"),
     "spec3nb.params": JUPYTER + ("traitlets", "numpy", "jwst"),
