@@ -217,6 +217,18 @@ def _check_fits(path: Path) -> fits.Header:
     return header
 
 
+def _fix_date(model: Any, date: str) -> None:
+    """Make `model` record `date` when saved (stdatamodels stamps the current time)."""
+    stamp = model.on_save
+
+    def on_save(path: Any = None) -> None:
+        stamp(path)
+        model.meta.date = date
+
+    # Set on the instance itself: DataModel's own __setattr__ would put it into the tree.
+    object.__setattr__(model, "on_save", on_save)
+
+
 def read_product(path: str | os.PathLike[str]) -> Product:
     """Read a JWST-format FITS file into a product.
 
@@ -252,7 +264,8 @@ def read_product(path: str | os.PathLike[str]) -> Product:
 
 
 def write_product(
-    product: Product, path: str | os.PathLike[str], *, overwrite: bool = False
+    product: Product, path: str | os.PathLike[str], *, overwrite: bool = False,
+    date: str | None = None,
 ) -> Path:
     """Write `product` to `path` atomically.
 
@@ -267,6 +280,9 @@ def write_product(
         The destination.
     overwrite : bool
         Replace an existing file; without it an existing file is an error.
+    date : str, optional
+        The file's ``DATE`` (ISO time); by default the time of writing. A fixed date makes
+        the same product always give the same bytes.
 
     Returns
     -------
@@ -283,6 +299,8 @@ def write_product(
         raise OutputError(f"{path}: exists already (use overwrite to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
     model = to_datamodel(product)
+    if date is not None:
+        _fix_date(model, date)
     tmpdir = Path(tempfile.mkdtemp(prefix=".spec3nb-", dir=path.parent))
     try:
         staged = tmpdir / path.name

@@ -24,6 +24,7 @@ from spec3nb.simulate.noise import Detector
 from spec3nb.simulate.truth import Truth, write_truth
 
 SIZES = ("small", "full")
+SIMULATION_DATE = "2026-01-01T00:00:00.000"
 BACKGROUNDS = ("none", "nod", "dedicated")
 
 
@@ -184,7 +185,9 @@ def write_dataset(
     if asn_path.exists() and not overwrite:
         raise OutputError(f"{asn_path}: exists already (use overwrite to replace it)")
     for product in dataset.exposures + dataset.backgrounds:
-        write_product(product, folder / product.filename, overwrite=overwrite)
+        # A fixed DATE: the same seed gives byte-identical files.
+        write_product(product, folder / product.filename, overwrite=overwrite,
+                      date=SIMULATION_DATE)
     for name, content in dataset.references.items():
         target = folder / name
         if target.exists() and not overwrite:

@@ -67,6 +67,9 @@ class ExposureTruth:
         outlier detection should flag).
     bad_pixels : numpy.ndarray
         ``(n, 3)`` rows of ``(part, y, x)`` flagged ``DO_NOT_USE`` in the file.
+    extra : Mapping[str, Any]
+        Mode-specific facts (for example which outliers are persistent, or whether the
+        background was already subtracted and in which unit).
     """
 
     filename: str
@@ -74,6 +77,7 @@ class ExposureTruth:
     background: float
     outliers: np.ndarray
     bad_pixels: np.ndarray
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +168,7 @@ def truth_document(truth: Truth) -> tuple[dict[str, Any], dict[str, np.ndarray]]
             "background": exposure.background,
             "outliers": _json_value(exposure.outliers.astype(int)),
             "bad_pixels": _json_value(exposure.bad_pixels.astype(int)),
+            "extra": _json_value(dict(exposure.extra)),
         })
     if truth.background_spectrum is not None:
         doc["background"]["spectrum"] = _spectrum_entry(
@@ -213,7 +218,8 @@ def read_truth(folder: str | os.PathLike[str]) -> Truth:
     exposures = tuple(
         ExposureTruth(e["filename"], tuple(e["offset"]), e["background"],
                       np.array(e["outliers"], dtype=int).reshape(-1, 3),
-                      np.array(e["bad_pixels"], dtype=int).reshape(-1, 3))
+                      np.array(e["bad_pixels"], dtype=int).reshape(-1, 3),
+                      e.get("extra", {}))
         for e in doc["exposures"]
     )
     bkg = doc["background"]

@@ -84,7 +84,7 @@ def test_truth_round_trip(tmp_path) -> None:
         "mir_lrs", 7, "small",
         (SourceTruth(1, 10.5, -20.25, "POINT", spectrum, "star", {"slit": "LRS"}),),
         (ExposureTruth("a_cal.fits", (1.5, 0.0), 3.0, np.array([[0, 4, 5]]),
-                       np.zeros((0, 3), int)),),
+                       np.zeros((0, 3), int), {"background_subtracted": True}),),
         "nod", background_spectrum((5.0, 12.0), level=3.0),
     )
     write_truth(truth, tmp_path)
@@ -96,6 +96,7 @@ def test_truth_round_trip(tmp_path) -> None:
     np.testing.assert_array_equal(source.spectrum.value, spectrum.value)
     np.testing.assert_array_equal(back.exposures[0].outliers, [[0, 4, 5]])
     assert back.exposures[0].bad_pixels.shape == (0, 3)
+    assert back.exposures[0].extra == {"background_subtracted": True}
     assert back.background_spectrum.unit == "MJy/sr"
     with pytest.raises(KeyError, match="no simulated source with id 2"):
         back.source(2)

@@ -1,0 +1,130 @@
+"""Side-by-side timings of spec3nb steps and the same jwst 3.0.0 steps on the same inputs.
+
+Each case prepares its inputs once (simulated ``full``-size data), then runs spec3nb's step
+and jwst's alternately, several times, and reports the median wall time of each, their
+ratio and the peak of memory allocated during a run (tracemalloc, which sees numpy arrays).
+
+Run with ``make bench`` or ``python benchmarks/bench_steps.py [CASE ...] [--repeat N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("STPIPE_DISABLE_CRDS_STEPPARS", "true")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.parity.harness import offline_jwst  # noqa: E402
+
+Runner = Callable[[], object]
+CASES: dict[str, Callable[[], tuple[Runner, Runner]]] = {}
+
+
+def case(name: str):
+    """Register a benchmark case: a function returning (spec3nb runner, jwst runner)."""
+    def register(fn):
+        CASES[name] = fn
+        return fn
+    return register
+
+
+def _jwst_container(products):
+    from jwst.datamodels import ModelContainer
+
+    from spec3nb.datamodels import to_datamodel
+
+    return ModelContainer([to_datamodel(p) for p in products])
+
+
+@case("exp_to_source nrs_mos")
+def _exp_to_source():
+    from jwst.exp_to_source import multislit_to_container
+
+    from spec3nb.datamodels import to_datamodel
+    from spec3nb.simulate import simulate
+    from spec3nb.steps.exp_to_source import exp_to_source
+
+    exposures = simulate("nrs_mos", size="full", seed=1).exposures
+
+    def theirs():
+        return multislit_to_container([to_datamodel(e) for e in exposures])
+
+    def ours():
+        return exp_to_source(exposures)
+
+    # jwst needs datamodels; converting them is part of its input handling, so time ours
+    # from products and jwst's from products too.
+    return ours, theirs
+
+
+@case("combine_1d mir_lrs nod x1d")
+def _combine_1d():
+    from jwst.combine_1d import Combine1dStep
+
+    from spec3nb.simulate import simulate
+    from spec3nb.steps.combine1d import combine_1d
+
+    x1ds = simulate("mir_lrs", size="full", seed=1, nexp=8, background="nod").backgrounds
+    container = _jwst_container(x1ds)
+    return (lambda: combine_1d(x1ds)), (lambda: Combine1dStep().run(container))
+
+
+def measure(fn: Runner) -> tuple[float, int]:
+    """Wall time (s) and peak traced memory (bytes) of one call."""
+    gc.collect()
+    tracemalloc.start()
+    start = time.perf_counter()
+    fn()
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return elapsed, peak
+
+
+def run_case(name: str, repeat: int) -> dict[str, float]:
+    """Alternate the two implementations `repeat` times; return medians and the ratio."""
+    ours, theirs = CASES[name]()
+    times: dict[str, list[float]] = {"ours": [], "jwst": []}
+    peaks: dict[str, int] = {"ours": 0, "jwst": 0}
+    with offline_jwst():
+        for _ in range(repeat):
+            for label, fn in (("ours", ours), ("jwst", theirs)):
+                elapsed, peak = measure(fn)
+                times[label].append(elapsed)
+                peaks[label] = max(peaks[label], peak)
+    ours_t, jwst_t = statistics.median(times["ours"]), statistics.median(times["jwst"])
+    return {"ours": ours_t, "jwst": jwst_t, "speedup": jwst_t / ours_t,
+            "ours_peak_mb": peaks["ours"] / 2**20, "jwst_peak_mb": peaks["jwst"] / 2**20}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the cases and print a Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="*", help="case names (default: all)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    names = args.cases or list(CASES)
+    print(f"# spec3nb vs jwst 3.0.0 — {platform.node()} ({os.cpu_count()} cores), "
+          f"Python {platform.python_version()}\n")
+    print("| case | spec3nb (s) | jwst (s) | jwst / spec3nb | spec3nb peak (MB) "
+          "| jwst peak (MB) |")
+    print("|---|---|---|---|---|---|")
+    for name in names:
+        r = run_case(name, args.repeat)
+        print(f"| {name} | {r['ours']:.3f} | {r['jwst']:.3f} | {r['speedup']:.1f}x "
+              f"| {r['ours_peak_mb']:.0f} | {r['jwst_peak_mb']:.0f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
