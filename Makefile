@@ -7,12 +7,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install lint test clean
+.PHONY: help install lint test bench clean
 
 help:
 	@echo "make install  create .venv and install spec3nb with its test extras"
 	@echo "make lint     ruff"
 	@echo "make test     install, lint and run every test (what CI runs)"
+	@echo "make bench    time spec3nb's steps against jwst 3.0.0 on full-size simulated data"
 	@echo "make clean    remove .venv and build products"
 
 $(BIN)/python:
@@ -32,6 +33,9 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_steps.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
