@@ -98,6 +98,12 @@ class Part:
         object.__setattr__(self, "attrs", metatools.freeze(self.attrs))
         object.__setattr__(self, "meta", metatools.freeze(self.meta))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Frozen mappings do not pickle; rebuild from plain copies (executors send parts to
+        # other processes).
+        return (Part, (dict(self.arrays), metatools.thaw(self.attrs),
+                       metatools.thaw(self.meta), self.wcs))
+
     def __repr__(self) -> str:
         shape = self.shape
         name = self.attrs.get("name")
@@ -208,6 +214,9 @@ class Product:
                     f"a {self.model_type} holds exactly one part, not {len(self.parts)}")
             if self.wcs is not None:
                 raise ValueError(f"the WCS of a {self.model_type} belongs to its part")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Product, (self.model_type, metatools.thaw(self.meta), self.parts, self.wcs))
 
     def __repr__(self) -> str:
         return (

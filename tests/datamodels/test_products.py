@@ -69,3 +69,15 @@ def test_product_level_wcs_round_trip(tmp_path) -> None:
     back = read_product(write_product(product, tmp_path / "a_c1d.fits"))
     assert back.wcs is not None
     np.testing.assert_allclose(back.wcs(3.0)[2], product.wcs(3.0)[2])
+
+
+def test_products_pickle_for_other_processes() -> None:
+    import pickle
+
+    product = make_multislit()
+    back = pickle.loads(pickle.dumps(product))
+    assert back.model_type == product.model_type and back.meta == product.meta
+    np.testing.assert_array_equal(back.parts[1].data, product.parts[1].data)
+    assert not back.parts[1].data.flags.writeable
+    assert back.parts[1].attrs == product.parts[1].attrs
+    np.testing.assert_allclose(back.parts[0].wcs(3, 4), product.parts[0].wcs(3, 4))
