@@ -20,8 +20,11 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 def test_list_names_every_step(capsys) -> None:
     code, out, _ = run(capsys, "step", "--list")
+    from spec3nb.steps import STEPS
+
     assert code == 0
-    assert out.startswith("exp_to_source")
+    assert [line.split()[0] for line in out.splitlines()] == list(STEPS)
+    assert "exp_to_source" in STEPS and "combine_1d" in STEPS
 
 
 def test_step_help_lists_parameters(capsys) -> None:

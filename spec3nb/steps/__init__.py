@@ -11,11 +11,22 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from spec3nb.errors import ParameterError
-from spec3nb.steps import combine1d, exp_to_source
+from spec3nb.steps import (
+    assign_mtwcs,
+    combine1d,
+    exp_to_source,
+    extract1d,
+    master_background,
+    outlier_spec,
+    resample_spec,
+)
 from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSpec
 
 STEPS: Mapping[str, StepSpec] = MappingProxyType({
-    spec.name: spec for spec in (exp_to_source.SPEC, combine1d.SPEC)
+    spec.name: spec for spec in (
+        assign_mtwcs.SPEC, master_background.SPEC, exp_to_source.SPEC, outlier_spec.SPEC,
+        resample_spec.SPEC, extract1d.SPEC, combine1d.SPEC,
+    )
 })
 
 
