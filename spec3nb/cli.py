@@ -187,7 +187,109 @@ def cmd_simulate(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"step": cmd_step, "simulate": cmd_simulate}
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spec3nb run",
+        description="Run the whole calwebb_spec3 pipeline on an association.",
+    )
+    parser.add_argument("asn", help="the Level-3 association (*_asn.json)")
+    parser.add_argument("-o", "--output-dir", default=".", help="where to write the products")
+    parser.add_argument(
+        "--set", dest="settings", action="append", default=[], metavar="STEP.PARAM=VALUE",
+        help="a step parameter, e.g. --set extract_1d.extract_width=7 (repeatable)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--allow-outside", action="store_true",
+                        help="accept association members outside its folder")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="threads for per-source work (default: one per CPU)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    return parser
+
+
+def apply_settings(session: object, settings: Sequence[str]) -> None:
+    """Apply ``STEP.PARAM=VALUE`` settings to a session's nodes (one change).
+
+    Parameters
+    ----------
+    session : Spec3Session
+        The session.
+    settings : Sequence[str]
+        The ``--set`` arguments.
+    """
+    import traitlets
+
+    with session.hold():
+        for setting in settings:
+            target, sep, value = setting.partition("=")
+            step, dot, param = target.strip().partition(".")
+            if not sep or not dot:
+                raise ParameterError("spec3nb run", setting, "expected STEP.PARAM=VALUE")
+            try:
+                node = session[step]
+                node.set_param(param, value)
+            except KeyError as exc:
+                raise ParameterError("spec3nb run", step, str(exc).strip("'\"")) from None
+            except (AttributeError, traitlets.TraitError) as exc:
+                raise ParameterError(step, param, str(exc)) from None
+
+
+def _progress(start: float):
+    import time
+
+    def show(event) -> None:
+        if event.status in ("done", "skipped", "error") and event.node != "inputs":
+            elapsed = time.perf_counter() - start
+            print(f"[{elapsed:7.2f} s] {event.node}: {event.status}"
+                  f"{' - ' + event.message if event.message else ''}", flush=True)
+    return show
+
+
+def cmd_run(argv: Sequence[str]) -> int:
+    """Run ``spec3nb run``: the whole pipeline, products written with jwst's names.
+
+    Parameters
+    ----------
+    argv : Sequence[str]
+        The arguments after ``run``.
+
+    Returns
+    -------
+    int
+        0 when every step and source succeeded, 1 when some failed (the others are still
+        saved), 2 for bad input.
+    """
+    import time
+
+    from spec3nb.graph import GraphError
+    from spec3nb.parallel import LocalExecutor
+    from spec3nb.session import Spec3Session
+
+    args = _run_parser().parse_args(list(argv))
+    session = Spec3Session.from_asn(args.asn, allow_outside=args.allow_outside,
+                                    executor=LocalExecutor(args.workers))
+    apply_settings(session, args.settings)
+    if not args.quiet:
+        print(f"{session.mode.label}: {len(session.inputs.science)} exposures; steps: "
+              f"{', '.join(session.step_names)}", flush=True)
+        session.graph.log.subscribe(_progress(time.perf_counter()))
+    failed = False
+    try:
+        session.run()
+    except GraphError as exc:
+        print(f"spec3nb: error: {exc}", file=sys.stderr)
+        failed = True
+    for step, sources in session.errors.items():
+        for key, message in sources.items():
+            print(f"spec3nb: error: {step} failed on source {key or 'all'}: {message}",
+                  file=sys.stderr)
+        failed = True
+    for path in session.save(args.output_dir, overwrite=args.overwrite):
+        print(path)
+    return EXIT_INTERNAL if failed else EXIT_OK
+
+
+COMMANDS = {"step": cmd_step, "simulate": cmd_simulate, "run": cmd_run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -206,6 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         print("usage: spec3nb {" + ",".join(COMMANDS) + "} ...\n\n"
+              "  run        run the whole pipeline on an association (spec3nb run --help)\n"
               "  step       run one calwebb_spec3 step on files (spec3nb step --help)\n"
               "  simulate   write a simulated dataset (spec3nb simulate --help)")
         known = not argv or argv[0] in ("-h", "--help")

@@ -46,6 +46,9 @@ class Param:
         Exact number of elements of a list.
     nullable : bool
         Whether None is allowed (jwst's ``default=None``).
+    jwst : bool
+        Whether jwst 3.0.0's step has this parameter (False for spec3nb's additions, which
+        are listed in docs/deviations.md).
     """
 
     name: str
@@ -57,6 +60,7 @@ class Param:
     maximum: float | None = None
     length: int | None = None
     nullable: bool = False
+    jwst: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -20,7 +20,7 @@ from spec3nb.datamodels.products import Product
 from spec3nb.datamodels.references import load_reference
 from spec3nb.errors import OutputError
 from spec3nb.steps import get_step
-from spec3nb.steps.spec import StepOutput, StepResult
+from spec3nb.steps.spec import StepOutput, StepResult, StepSpec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +158,29 @@ def write_outputs(
             for o, t in zip(result.outputs, targets, strict=True)]
 
 
+def load_product_params(spec: StepSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Read the files of a step's product parameters (e.g. ``user_background``).
+
+    Parameters
+    ----------
+    spec : StepSpec
+        The step.
+    values : Mapping[str, Any]
+        Its validated parameters.
+
+    Returns
+    -------
+    dict[str, Any]
+        The loaded products, by parameter name (only those that were given).
+    """
+    loaded = {}
+    for name in spec.product_params:
+        if values.get(name) is not None:
+            path = Path(values[name])
+            loaded[name] = read_product(path).evolve(meta={"filename": path.name})
+    return loaded
+
+
 def run_step(
     name: str,
     paths: Sequence[str | os.PathLike[str]],
@@ -193,6 +216,7 @@ def run_step(
     values = spec.validate(params or {})  # bad parameters fail before any file is read
     references = {r: load_reference(r, values.pop(f"override_{r}"))
                   for r in spec.reference_types}
+    values.update(load_product_params(spec, values))
     inputs = load_inputs(paths, allow_outside=allow_outside)
     extra = {"references": references} if spec.reference_types else {}
     result = spec.function(inputs.products, **values, **extra)

@@ -22,7 +22,7 @@ from spec3nb.datamodels.references import load_reference
 from spec3nb.errors import ModeError, OutputError
 from spec3nb.graph import Graph, Node
 from spec3nb.parallel import as_executor
-from spec3nb.runner import Inputs, load_inputs
+from spec3nb.runner import Inputs, load_inputs, load_product_params
 from spec3nb.steps import STEPS
 from spec3nb.steps.spec import StepSpec
 
@@ -134,6 +134,7 @@ class Spec3Session:
         def compute(upstream: pipeline.SourceSet, **values: Any) -> pipeline.SourceSet:
             references = {r: load_reference(r, values.pop(f"override_{r}"))
                           for r in spec.reference_types}
+            values.update(load_product_params(spec, values))
             if name == "exp_to_source":
                 return pipeline.split_sources(spec, upstream, source_stem)
             stage = _stage_for(name, slitless)(spec, values, references)

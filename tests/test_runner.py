@@ -110,3 +110,20 @@ def test_combine_1d_on_files_names_after_the_first(tmp_path: Path) -> None:
     combined = read_product(written[0])
     assert combined.model_type == "MultiCombinedSpecModel"
     assert combined.wcs is not None and combined.get("cal_step.combine_1d") == "COMPLETE"
+
+
+def test_user_background_file_is_read_by_the_runner(tmp_path: Path) -> None:
+    from spec3nb.asn import read_association
+    from spec3nb.simulate import simulate_to
+
+    asn_path = simulate_to(tmp_path / "data", "mir_lrs", seed=4, background="dedicated")
+    asn = read_association(asn_path)
+    user = asn.background[0].path
+    science = [m.path for m in asn.science]
+    result, written = run_step("master_background", science, tmp_path / "out",
+                               {"user_background": str(user)})
+    assert result.status == "COMPLETE"
+    assert [p.name for p in written] == [p.name.replace("_cal", "_mbsub") for p in science]
+    product = read_product(written[0])
+    assert product.get("background.master_background_file") == user.name
+    assert product.get("cal_step.master_background") == "COMPLETE"

@@ -24,6 +24,7 @@ from spec3nb.datamodels import meta as metatools
 from spec3nb.datamodels import tables
 from spec3nb.datamodels.dq import DO_NOT_USE
 from spec3nb.datamodels.products import Part, Product
+from spec3nb.datamodels.ref_extract1d import Extract1dReference
 from spec3nb.errors import InputFileError
 from spec3nb.params import BOOL, CHOICE, FLOAT, FLOATS, INT, PATH, STR, Param
 from spec3nb.steps import extract1d_apcorr as apcorr
@@ -441,6 +442,22 @@ def _reference(references: Mapping[str, Any], reftype: str) -> Any:
     return None if value is None or value == NOT_APPLICABLE else value
 
 
+def with_extract_width(reference: Any, extract_width: float | None) -> Any:
+    """The extract1d reference with every aperture's ``extract_width`` set (spec3nb's
+    ``extract_width`` parameter; jwst has it only in the reference).
+
+    Without a reference the result is a one-aperture reference that sets only the width,
+    so the box is placed exactly as jwst places it for such a reference.
+    """
+    if extract_width is None:
+        return reference
+    if reference is None or reference == NOT_APPLICABLE:
+        return Extract1dReference(path="(extract_width parameter)", kind="json",
+                                  apertures=({"id": "ANY", "extract_width": extract_width},))
+    apertures = tuple({**a, "extract_width": extract_width} for a in reference.apertures)
+    return dataclasses.replace(reference, apertures=apertures)
+
+
 def extract_1d(
     inputs: Sequence[Product],
     *,
@@ -452,6 +469,7 @@ def extract_1d(
     smoothing_length: int | None = None,
     bkg_fit: str | None = None,
     bkg_order: int | None = None,
+    extract_width: float | None = None,
     references: Mapping[str, Any] | None = None,
     **other: Any,
 ) -> StepResult:
@@ -477,6 +495,9 @@ def extract_1d(
     smoothing_length, bkg_fit, bkg_order : optional
         Background smoothing (odd, pixels), fit type (poly, mean, median) and polynomial
         order, overriding the reference.
+    extract_width : float or None
+        Box width in pixels replacing the extract1d reference's (a spec3nb addition: with
+        no reference it acts as a reference aperture that sets only the width).
     references : Mapping[str, Any], optional
         ``extract1d`` and ``apcorr`` references (loaded), ``"N/A"`` or None.
     **other : Any
@@ -490,7 +511,7 @@ def extract_1d(
         ``MultiExposureModel``); SKIPPED with the inputs when nothing could be extracted.
     """
     references = references or {}
-    refs = (_reference(references, "extract1d"),
+    refs = (with_extract_width(_reference(references, "extract1d"), extract_width),
             _reference(references, "apcorr") if apply_apcorr else None)
     settings = {"smoothing_length": smoothing_length, "bkg_fit": bkg_fit,
                 "bkg_order": bkg_order, "subtract_background": subtract_background,
@@ -522,6 +543,10 @@ SPEC = StepSpec(
     summary="Extract 1-D spectra from 2-D slit spectra (box aperture, background, apcorr)",
     function=extract_1d,
     params=(
+        Param("extract_width", FLOAT, None,
+              "width of the box aperture in pixels, replacing the extract1d reference's "
+              "(spec3nb only: jwst takes it from the reference file)", minimum=1.0,
+              jwst=False),
         _param("subtract_background", BOOL, None,
                "subtract the reference's background regions (None: when it has some)"),
         _param("apply_apcorr", BOOL, True, "apply the APCORR aperture correction"),

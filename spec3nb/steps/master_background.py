@@ -301,5 +301,6 @@ SPEC = StepSpec(
               "subtract even when a background was already subtracted (S_BKDSUB or "
               "S_MSBSUB COMPLETE)"),
     ),
+    product_params=("user_background",),
     jwst_class="jwst.master_background.MasterBackgroundStep",
 )

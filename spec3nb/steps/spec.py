@@ -90,6 +90,9 @@ class StepSpec:
         CRDS reference types the step reads; each adds an ``override_<reftype>`` parameter.
     jwst_class : str, optional
         Dotted path of the jwst 3.0.0 step class, whose defaults the tests compare with ours.
+    product_params : tuple[str, ...]
+        Path parameters whose file is a product the caller reads and passes to the
+        function instead of the path (master_background's ``user_background``).
     """
 
     name: str
@@ -98,6 +101,7 @@ class StepSpec:
     params: tuple[Param, ...] = ()
     reference_types: tuple[str, ...] = ()
     jwst_class: str | None = None
+    product_params: tuple[str, ...] = ()
 
     @property
     def all_params(self) -> Mapping[str, Param]:

@@ -244,3 +244,29 @@ def test_spectrum_products_write_and_read(tmp_path) -> None:
     back = read_product(path)
     assert_tables_match(back.part.table, result.products[0].part.table, rtol=0)
     assert back.part.attrs["extraction_ystop"] == 15
+
+
+def test_extract_width_parameter_equals_a_reference_that_sets_it(tmp_path, jwst_offline):
+    """spec3nb's extract_width parameter == jwst with a reference aperture of that width."""
+    import json
+
+    from jwst.extract_1d import Extract1dStep
+
+    from spec3nb.datamodels.ref_extract1d import load_extract1d
+    from spec3nb.steps.extract1d import extract_1d
+    from tests.factories import make_s2d
+
+    from .harness import assert_tables_match, run_jwst_step
+
+    s2d = make_s2d("NRS_FIXEDSLIT", source_type="POINT")
+    ref = tmp_path / "width.json"
+    ref.write_text(json.dumps({"reftype": "EXTRACT1D", "apertures": [
+        {"id": "ANY", "extract_width": 5}]}))
+    theirs = run_jwst_step(Extract1dStep, s2d, override_extract1d=str(ref),
+                           override_apcorr="N/A", override_psf="N/A")
+    ours = extract_1d([s2d], extract_width=5.0, references={"apcorr": "N/A"})
+    assert_tables_match(ours.products[0].parts[0].table, theirs.parts[0].table,
+                        rtol=1e-11, atol=0.0)
+    wide = extract_1d([s2d], references={"extract1d": load_extract1d(ref), "apcorr": "N/A"},
+                      extract_width=9.0)
+    assert (wide.products[0].parts[0].table["NPIXELS"] > 5).all()
