@@ -7,12 +7,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install lint test bench clean
+.PHONY: help install lint test demo bench clean
 
 help:
 	@echo "make install  create .venv and install spec3nb with its test extras"
 	@echo "make lint     ruff"
 	@echo "make test     install, lint and run every test (what CI runs)"
+	@echo "make demo     simulate a small dataset of every mode and run Stage 3 on it"
 	@echo "make bench    time spec3nb's steps against jwst 3.0.0 on full-size simulated data"
 	@echo "make clean    remove .venv and build products"
 
@@ -33,6 +34,9 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(BIN)/spec3nb demo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_steps.py

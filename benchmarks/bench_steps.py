@@ -79,6 +79,100 @@ def _combine_1d():
     return (lambda: combine_1d(x1ds)), (lambda: Combine1dStep().run(container))
 
 
+def _lrs_full(nexp: int = 4, background: str = "none"):
+    from spec3nb.simulate import simulate
+
+    return simulate("mir_lrs", size="full", seed=2, nexp=nexp, background=background)
+
+
+def _fs_source():
+    """The primary-slit source of a full-size NIRSpec FS dataset (our product, jwst's)."""
+    from jwst.exp_to_source import multislit_to_container
+
+    from spec3nb.datamodels import to_datamodel
+    from spec3nb.simulate import simulate
+    from spec3nb.steps.exp_to_source import group_by_source
+
+    exposures = simulate("nrs_fs", size="full", seed=2).exposures
+    ours = group_by_source(exposures)["1"]
+    theirs = multislit_to_container([to_datamodel(e) for e in exposures])["1"]
+    return ours, theirs
+
+
+@case("outlier_detection mir_lrs full, 4 exposures")
+def _outlier_lrs():
+    from jwst.outlier_detection import OutlierDetectionStep
+
+    from spec3nb.steps.outlier_spec import outlier_detection
+
+    exposures = _lrs_full().exposures
+    container = _jwst_container(exposures)
+    return (lambda: outlier_detection(exposures)), (
+        lambda: OutlierDetectionStep().run(container))
+
+
+@case("outlier_detection nrs_fs full, primary slit")
+def _outlier_fs():
+    from jwst.outlier_detection import OutlierDetectionStep
+
+    from spec3nb.steps.outlier_spec import outlier_detection
+
+    ours, theirs = _fs_source()
+    return (lambda: outlier_detection([ours])), (lambda: OutlierDetectionStep().run(theirs))
+
+
+@case("resample_spec mir_lrs full, 4 exposures")
+def _resample_lrs():
+    from jwst.resample import ResampleSpecStep
+
+    from spec3nb.steps.resample_spec import resample_spec
+
+    exposures = _lrs_full().exposures
+    container = _jwst_container(exposures)
+    return (lambda: resample_spec(exposures)), (lambda: ResampleSpecStep().run(container))
+
+
+@case("resample_spec nrs_fs full, primary slit")
+def _resample_fs():
+    from jwst.resample import ResampleSpecStep
+
+    from spec3nb.steps.resample_spec import resample_spec
+
+    ours, theirs = _fs_source()
+    return (lambda: resample_spec([ours])), (lambda: ResampleSpecStep().run(theirs))
+
+
+@case("extract_1d mir_lrs full s2d")
+def _extract_lrs():
+    from jwst.extract_1d import Extract1dStep
+
+    from spec3nb.datamodels import to_datamodel
+    from spec3nb.steps.extract1d import extract_1d
+    from spec3nb.steps.resample_spec import resample_spec
+
+    s2d = resample_spec(_lrs_full().exposures).products[0]
+    model = to_datamodel(s2d)
+    step = Extract1dStep(override_extract1d="N/A", override_apcorr="N/A", override_psf="N/A")
+    return (lambda: extract_1d([s2d], references={"apcorr": "N/A"})), (
+        lambda: step.run(model))
+
+
+@case("master_background mir_lrs full, dedicated background")
+def _master_background():
+    from jwst.master_background import MasterBackgroundStep
+
+    from spec3nb.steps.master_background import master_background
+
+    data = _lrs_full(nexp=2, background="dedicated")
+    products = [p.evolve(meta={"asn.exptype": "science"}) for p in data.exposures] + [
+        p.evolve(meta={"asn.exptype": "background"}) for p in data.backgrounds]
+    container = _jwst_container(products)
+    for model, product in zip(container, products, strict=True):
+        model.meta.asn.exptype = product.get("asn.exptype")
+    return (lambda: master_background(products)), (
+        lambda: MasterBackgroundStep().run(container))
+
+
 def measure(fn: Runner) -> tuple[float, int]:
     """Wall time (s) and peak traced memory (bytes) of one call."""
     gc.collect()

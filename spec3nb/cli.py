@@ -289,7 +289,29 @@ def cmd_run(argv: Sequence[str]) -> int:
     return EXIT_INTERNAL if failed else EXIT_OK
 
 
-COMMANDS = {"step": cmd_step, "simulate": cmd_simulate, "run": cmd_run}
+def cmd_demo(argv: Sequence[str]) -> int:
+    """Run ``spec3nb demo [-o OUTDIR]``: every mode on a small simulated dataset.
+
+    Parameters
+    ----------
+    argv : Sequence[str]
+        The arguments after ``demo``.
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    from spec3nb import demo
+
+    parser = argparse.ArgumentParser(prog="spec3nb demo", description=demo.__doc__.split(
+        "\n")[0])
+    parser.add_argument("-o", "--output-dir", help="keep the data and products here")
+    args = parser.parse_args(list(argv))
+    return demo.main(args.output_dir)
+
+
+COMMANDS = {"step": cmd_step, "simulate": cmd_simulate, "run": cmd_run, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -310,7 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: spec3nb {" + ",".join(COMMANDS) + "} ...\n\n"
               "  run        run the whole pipeline on an association (spec3nb run --help)\n"
               "  step       run one calwebb_spec3 step on files (spec3nb step --help)\n"
-              "  simulate   write a simulated dataset (spec3nb simulate --help)")
+              "  simulate   write a simulated dataset (spec3nb simulate --help)\n"
+              "  demo       simulate and run every mode on small data")
         known = not argv or argv[0] in ("-h", "--help")
         if not known:
             print(f"spec3nb: error: unknown command {argv[0]!r}", file=sys.stderr)

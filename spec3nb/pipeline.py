@@ -198,7 +198,8 @@ def passthrough_stage(spec: StepSpec, params: Mapping[str, Any],
     def run(data: SourceData) -> SourceData:
         result = call_step(spec, data.products, params, references)
         if result.status == SKIPPED:
-            return dataclasses.replace(data, outputs=(), status=SKIPPED, reason=result.reason)
+            return dataclasses.replace(data, outputs=(), output_stems=(), status=SKIPPED,
+                                       reason=result.reason)
         products = result.products
         stems = _output_stems(result, data.stems, data.stem)
         return dataclasses.replace(data, products=products, exposures=products, stems=stems,

@@ -26,10 +26,16 @@ from spec3nb.runner import Inputs, load_inputs, load_product_params
 from spec3nb.steps import STEPS
 from spec3nb.steps.spec import StepSpec
 
+# Reference files the simulator writes beside its data, and the parameter each one fills.
+_REFERENCE_FILES = (
+    ("*_cubepar.fits", "cube_build", "override_cubepar"),
+    ("*_sosstrace.json", "extract_1d", "override_sosstrace"),
+)
+
 #: Steps whose products calwebb_spec3 saves (master_background, assign_mtwcs and
 #: mrs_imatch products are intermediate).
 SAVED_STEPS = frozenset({"exp_to_source", "outlier_detection", "resample_spec", "cube_build",
-                         "extract_1d", "combine_1d"})
+                         "extract_1d", "photom", "combine_1d"})
 
 
 class Spec3Session:
@@ -63,6 +69,10 @@ class Spec3Session:
             # The official fallback: when resampling does not complete, the exposures are
             # extracted one by one and combined (the node skips itself otherwise).
             names = (*names, "combine_1d")
+        if self.mode.name == "nis_soss" and "photom" not in names:
+            # jwst 3.0.0 calibrates the SOSS spectra in spec3 (photom on the x1d).
+            at = names.index("extract_1d") + 1
+            names = (*names[:at], "photom", *names[at:])
         self.step_names = names
         missing = [s for s in self.step_names if s not in self._steps]
         if missing:
@@ -96,7 +106,32 @@ class Spec3Session:
             if len(found) != 1:
                 raise ModeError(f"{path}: expected one *_asn.json, found {len(found)}")
             path = found[0]
-        return cls.from_asn(path, **options)
+        session = cls.from_asn(path, **options)
+        session.use_references(path.parent)
+        return session
+
+    def use_references(self, folder: str | os.PathLike[str]) -> dict[str, str]:
+        """Point the steps at reference files found in `folder` (``*_cubepar.fits``,
+        ``*_sosstrace.json``, as the simulator writes them); return what was set.
+
+        Parameters
+        ----------
+        folder : str or os.PathLike
+            Where to look.
+
+        Returns
+        -------
+        dict[str, str]
+            ``{"step.override_<reftype>": path}`` for each file used.
+        """
+        used = {}
+        with self.hold():
+            for pattern, step, param in _REFERENCE_FILES:
+                found = sorted(Path(folder).glob(pattern))
+                if found and step in self.step_names and param in self[step].params():
+                    self[step].set_param(param, str(found[0]))
+                    used[f"{step}.{param}"] = str(found[0])
+        return used
 
     def _build(self) -> None:
         members = [m for m in self.inputs.association.members
@@ -192,11 +227,14 @@ class Spec3Session:
         found: dict[str, Product] = {}
         names: list[str] = []
         asn_id = self.inputs.association.asn_id
+        if self.mode.kind == "wfss":
+            return self._wfss_products()
         for node in self.nodes:
             if node.name not in SAVED_STEPS or not isinstance(node.output, pipeline.SourceSet):
                 continue
-            if node.name == "exp_to_source" and self.mode.kind == "wfss":
-                continue  # WFSS source products are not saved
+            if node.name == "extract_1d" and "photom" in self.step_names and \
+                    self["photom"].status == "done":
+                continue  # the calibrated x1d (photom's) replaces the extracted one
             for data in node.output.values():
                 for name, output in pipeline.outputs_with_stems(data):
                     if output.suffix == "crf" and asn_id and not name.startswith(data.stem):
@@ -205,6 +243,26 @@ class Spec3Session:
                     names.append(naming.check_file_name(name))
                     found[name] = output.product
         naming.unique_names(names)
+        return found
+
+    def _wfss_products(self) -> dict[str, Product]:
+        """WFSS: one x1d and one c1d holding every source, as calwebb_spec3 packs them."""
+        from spec3nb.steps.wfss_package import package_c1d, package_x1d
+
+        found: dict[str, Product] = {}
+        template = self.inputs.template
+        for step, suffix, pack in (("extract_1d", "x1d", package_x1d),
+                                   ("combine_1d", "c1d", package_c1d)):
+            output = self[step].output
+            if not isinstance(output, pipeline.SourceSet):
+                continue
+            products = [o.product for d in output.values() for o in d.outputs]
+            if not products:
+                continue
+            if suffix == "x1d":
+                found[f"{template}_x1d.fits"] = pack(products, self.inputs.science)
+            else:
+                found[f"{template}_c1d.fits"] = pack(products)
         return found
 
     def save(self, outdir: str | os.PathLike[str], *, overwrite: bool = False) -> list[Path]:

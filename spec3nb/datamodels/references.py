@@ -25,6 +25,7 @@ _LOADERS: Mapping[str, tuple[str, str]] = MappingProxyType({
     "extract1d": ("spec3nb.datamodels.ref_extract1d", "load_extract1d"),
     "apcorr": ("spec3nb.datamodels.ref_apcorr", "load_apcorr"),
     "cubepar": ("spec3nb.datamodels.ref_cubepar", "load_cubepar"),
+    "sosstrace": ("spec3nb.datamodels.ref_soss", "load_sosstrace"),
 })
 
 

@@ -15,6 +15,7 @@ trace); ``full`` is the real 256 x 2048 subarray.
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import astropy.units as u
@@ -341,4 +342,32 @@ def simulate_soss(config: SimConfig) -> SimulatedDataset:
     truth = Truth(config.mode, config.seed, config.size, (star,), tuple(truths))
     name = common.product_name("niriss", "clear", "gr700xd", "substrip256")
     return SimulatedDataset(config, name, tuple(exposures), truth, program=common.PROGRAM,
-                            asn_id=common.ASN_ID, target=common.TARGET)
+                            asn_id=common.ASN_ID, target=common.TARGET,
+                            references={SOSSTRACE_FILE: trace_reference(layout)})
+
+
+#: File name of the trace reference written beside simulated SOSS data.
+SOSSTRACE_FILE = "nis_soss_sosstrace.json"
+
+
+def trace_reference(layout: SossLayout) -> bytes:
+    """The spec3nb SOSS trace reference (``sosstrace``) of the simulated layout.
+
+    Parameters
+    ----------
+    layout : SossLayout
+        The simulated geometry.
+
+    Returns
+    -------
+    bytes
+        JSON: for each order, the trace row and the wavelength of each column.
+    """
+    orders = {}
+    for order, trace in traces(layout).items():
+        on = np.isfinite(trace["wavelength"])
+        orders[str(order)] = {"x": np.flatnonzero(on).tolist(), "y": trace["y"][on].tolist(),
+                              "wavelength": trace["wavelength"][on].tolist()}
+    document = {"reftype": "SOSSTRACE", "description": "spec3nb simulated SOSS traces",
+                "orders": orders}
+    return json.dumps(document).encode()

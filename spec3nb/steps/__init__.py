@@ -18,6 +18,7 @@ from spec3nb.steps import (
     extract1d,
     master_background,
     outlier_spec,
+    photom_soss,
     resample_spec,
 )
 from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSpec
@@ -25,7 +26,7 @@ from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSp
 STEPS: Mapping[str, StepSpec] = MappingProxyType({
     spec.name: spec for spec in (
         assign_mtwcs.SPEC, master_background.SPEC, exp_to_source.SPEC, outlier_spec.SPEC,
-        resample_spec.SPEC, extract1d.SPEC, combine1d.SPEC,
+        resample_spec.SPEC, extract1d.SPEC, photom_soss.SPEC, combine1d.SPEC,
     )
 })
 

@@ -27,7 +27,8 @@ from spec3nb.steps.spectral_wcs import spectral_wcs
 _COPIED = ("source_id", "dispersion_direction", "source_type", "source_ra", "source_dec")
 _SPEC_NAMES = frozenset(c.name for c in tables.SPEC_COLUMNS)
 # Extracted-spectrum products whose spectra of one source are combined together. WFSS
-# multi-source x1d files hold many sources and are combined source by source (issue 6).
+# multi-source x1d files hold many sources and are combined source by source
+# (combine1d_wfss).
 _COMBINABLE = frozenset({"MultiSpecModel", "MRSMultiSpecModel", "TSOMultiSpecModel"})
 
 
@@ -305,6 +306,10 @@ def combine_1d(
         One ``MultiCombinedSpecModel`` (one spectrum per spectral order), or SKIPPED when
         no input spectrum is usable.
     """
+    if inputs and all(p.model_type == "WFSSMultiSpecModel" for p in inputs):
+        from spec3nb.steps.combine1d_wfss import combine_wfss
+
+        return combine_wfss(inputs, exptime_key=exptime_key, sigma_clip=sigma_clip)
     weight_key = weight_source(exptime_key)
     try:
         by_order = collect_spectra(inputs, weight_key)

@@ -43,6 +43,8 @@ from spec3nb.steps.extract1d_params import (
     resolve_parameters,
     source_location,
 )
+from spec3nb.steps.extract1d_soss import extract_soss
+from spec3nb.steps.extract1d_wfss import extract_wfss
 from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSpec
 from spec3nb.steps.spectral_wcs import spectral_wcs
 
@@ -442,6 +444,35 @@ def _reference(references: Mapping[str, Any], reftype: str) -> Any:
     return None if value is None or value == NOT_APPLICABLE else value
 
 
+def _input_kind(inputs: Sequence[Product]) -> str:
+    """``slit``, ``wfss``, ``soss`` or ``ifu``: which extraction the inputs need (one kind)."""
+    kinds = set()
+    for product in inputs:
+        exp_type = (product.exp_type or "").upper()
+        if exp_type in _WFSS:
+            kinds.add("wfss")
+        elif exp_type == "NIS_SOSS":
+            kinds.add("soss")
+        elif product.model_type == "IFUCubeModel":
+            kinds.add("ifu")
+        else:
+            kinds.add("slit")
+    if len(kinds) > 1:
+        raise InputFileError("(inputs)", f"extract_1d takes one kind of data at a time, not "
+                             f"{' and '.join(sorted(kinds))}")
+    return kinds.pop() if kinds else "slit"
+
+
+def _extract_ifu(inputs: Sequence[Product], **settings: Any) -> StepResult:
+    """IFU cubes go to the IFU extraction (a module of its own)."""
+    try:
+        from spec3nb.steps.extract1d_ifu import extract_ifu
+    except ImportError:  # the IFU extraction is being written (issue 5)
+        return StepResult(tuple(StepOutput(p, "x1d", origin=i) for i, p in enumerate(inputs)),
+                          SKIPPED, "IFU cube extraction is not implemented yet")
+    return extract_ifu(inputs, **settings)
+
+
 def with_extract_width(reference: Any, extract_width: float | None) -> Any:
     """The extract1d reference with every aperture's ``extract_width`` set (spec3nb's
     ``extract_width`` parameter; jwst has it only in the reference).
@@ -510,6 +541,15 @@ def extract_1d(
         One ``MultiSpecModel`` (suffix ``x1d``) per input (per exposure of a
         ``MultiExposureModel``); SKIPPED with the inputs when nothing could be extracted.
     """
+    kind = _input_kind(inputs)
+    if kind == "wfss":
+        return extract_wfss(inputs, apply_apcorr=apply_apcorr, references=references)
+    if kind == "soss":
+        return extract_soss(inputs, references=references, **{
+            k: other[k] for k in ("soss_width", "soss_atoca", "soss_bad_pix") if k in other})
+    if kind == "ifu":
+        return _extract_ifu(inputs, subtract_background=subtract_background,
+                            apply_apcorr=apply_apcorr, references=references, **other)
     references = references or {}
     refs = (with_extract_width(_reference(references, "extract1d"), extract_width),
             _reference(references, "apcorr") if apply_apcorr else None)
@@ -592,6 +632,6 @@ SPEC = StepSpec(
         _param("soss_modelname", STR, None, "SOSS: file name of the optional trace model"),
         _param("soss_order_3", BOOL, True, "SOSS: include spectral order 3"),
     ),
-    reference_types=("extract1d", "apcorr"),
+    reference_types=("extract1d", "apcorr", "sosstrace"),
     jwst_class="jwst.extract_1d.Extract1dStep",
 )

@@ -293,6 +293,8 @@ def extract_soss(
         reasons when none could be extracted.
     """
     trace = (references or {}).get("sosstrace")
+    if isinstance(trace, Mapping):  # a loaded sosstrace document
+        trace = parse_soss_trace(trace, str(trace.get("source", "sosstrace")))
     unchanged = tuple(StepOutput(p, "x1d", origin=i) for i, p in enumerate(inputs))
     if not isinstance(trace, SossTrace):
         return StepResult(unchanged, SKIPPED, "SOSS extraction needs a trace reference "
