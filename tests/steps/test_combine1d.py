@@ -73,8 +73,9 @@ def test_nothing_usable_is_skipped_with_a_reason() -> None:
     assert result.status == "SKIPPED" and "no input spectrum has valid flux" in result.reason
     wrong = combine_1d([make_slit_model()])
     assert wrong.status == "SKIPPED" and "is a SlitModel; combine_1d takes" in wrong.reason
-    wfss = combine_1d([make_wfss_x1d()])
-    assert wfss.status == "SKIPPED" and "WFSSMultiSpecModel" in wfss.reason
+    wfss = combine_1d([make_wfss_x1d()])  # WFSS multi-source x1d: combined source by source
+    assert wfss.status == "COMPLETE"
+    assert wfss.products[0].model_type == "WFSSMultiCombinedSpecModel"
 
 
 def test_inputs_are_unchanged() -> None:
