@@ -26,6 +26,9 @@ from spec3nb.runner import Inputs, load_inputs, load_product_params
 from spec3nb.steps import STEPS
 from spec3nb.steps.spec import StepSpec
 
+#: The MIME type of the session summary (rendered by the spec3nb JupyterLab extension).
+MIME_TYPE = "application/vnd.spec3nb.session+json"
+
 # Reference files the simulator writes beside its data, and the parameter each one fills.
 _REFERENCE_FILES = (
     ("*_cubepar.fits", "cube_build", "override_cubepar"),
@@ -279,6 +282,36 @@ class Spec3Session:
         """One row per step: status, seconds, message."""
         return [{"step": n.name, "status": n.status, "seconds": n.duration,
                  "message": n.message} for n in self.nodes]
+
+    def summary_document(self) -> dict[str, Any]:
+        """The session as plain data: what the ``application/vnd.spec3nb.session+json``
+        output holds (the pipeline with node statuses and the products), so that a saved
+        notebook still shows the pipeline when its widgets are gone.
+
+        Returns
+        -------
+        dict
+            ``{"version": 1, "mode": ..., "mode_label": ..., "association": ...,
+            "exposures": n, "nodes": [{"name", "status", "seconds", "message",
+            "errors": {source: message}}], "products": [file names]}``.
+        """
+        products = []
+        with contextlib.suppress(Exception):  # products of a half-run graph may not exist
+            products = sorted(self.products)
+        nodes = []
+        for node in self.nodes:
+            errors = node.output.errors if isinstance(node.output, pipeline.SourceSet) else {}
+            nodes.append({"name": node.name, "status": node.status,
+                          "seconds": node.duration, "message": node.message,
+                          "errors": dict(errors)})
+        asn = self.inputs.association
+        return {"version": 1, "mode": self.mode.name, "mode_label": self.mode.label,
+                "association": asn.path.name if asn.path else None,
+                "product_name": self.inputs.template,
+                "exposures": len(self.inputs.science), "nodes": nodes, "products": products}
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {MIME_TYPE: self.summary_document(), "text/plain": repr(self)}
 
     def __repr__(self) -> str:
         steps = ", ".join(f"{n.name}: {n.status}" for n in self.nodes)

@@ -133,3 +133,20 @@ def test_refuses_mixed_modes_and_missing_steps(lrs_asn: Path, mos_asn: Path, tmp
 def test_unknown_step_name(lrs_asn: Path) -> None:
     with pytest.raises(KeyError, match="MIRI LRS fixed slit has no step 'cube_build'"):
         session(lrs_asn)["cube_build"]
+
+
+def test_summary_document_for_the_lab_extension(lrs_asn: Path) -> None:
+    from spec3nb.session import MIME_TYPE
+
+    s = session(lrs_asn)
+    before = s.summary_document()
+    assert [n["status"] for n in before["nodes"]] == ["stale"] * 4
+    s.run()
+    bundle = s._repr_mimebundle_()
+    doc = bundle[MIME_TYPE]
+    assert doc["mode"] == "mir_lrs" and doc["exposures"] == 2
+    assert [n["name"] for n in doc["nodes"]] == list(s.step_names)
+    assert doc["nodes"][0]["status"] == "done" and doc["nodes"][-1]["status"] == "skipped"
+    assert "jw01234-o001_t001_miri_p750l_x1d.fits" in doc["products"]
+    assert bundle["text/plain"].startswith("<Spec3Session MIRI LRS fixed slit")
+    json.dumps(doc)  # plain data
