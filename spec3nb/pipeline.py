@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from spec3nb import modes
 from spec3nb.datamodels.products import Product
 from spec3nb.parallel import Executor
+from spec3nb.params import BOOL, Param
 from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSpec
 
 ERROR = "ERROR"
@@ -318,3 +320,49 @@ def split_sources(spec: StepSpec, upstream: SourceSet,
     if not items:
         raise ValueError("exp_to_source found no sources in the exposures")
     return SourceSet(items)
+
+
+#: Steps the official pipeline has but skips unless asked (``skip=False``).
+OPTIONAL_STEPS = frozenset({"pixel_replace"})
+SKIP_PARAM = Param("skip", BOOL, True, "skip this step (as calwebb_spec3 does by default)")
+
+
+def skipped_stage(name: str) -> Run:
+    """A stage that passes the products on untouched (an optional step left off)."""
+    def run(data: SourceData) -> SourceData:
+        return dataclasses.replace(data, outputs=(), output_stems=(), status=SKIPPED,
+                                   reason=f"{name} is skipped by default (set skip=False)")
+    return run
+
+
+def session_steps(mode: modes.Mode, *, moving: bool, background: bool,
+                  available: Mapping[str, StepSpec]) -> tuple[str, ...]:
+    """The nodes of a mode's session, in order: the step table plus what jwst 3.0.0 adds.
+
+    Parameters
+    ----------
+    mode : Mode
+        The mode.
+    moving, background : bool
+        Moving target; background members in the association.
+    available : Mapping[str, StepSpec]
+        The implemented steps (optional steps appear only when implemented).
+
+    Returns
+    -------
+    tuple[str, ...]
+        Step names.
+    """
+    names = list(modes.steps_for(mode, moving=moving, background=background))
+    if "resample_spec" in names and "combine_1d" not in names:
+        # The official fallback: when resampling does not complete, the exposures are
+        # extracted one by one and combined (the node skips itself otherwise).
+        names.append("combine_1d")
+    if mode.name == "nis_soss" and "photom" not in names:
+        names.insert(names.index("extract_1d") + 1, "photom")  # SOSS x1d calibrated in spec3
+    if "pixel_replace" in available:
+        # pixel_replace runs after outlier detection (before extraction in slitless modes).
+        anchor = "outlier_detection" if "outlier_detection" in names else None
+        at = names.index(anchor) + 1 if anchor else names.index("extract_1d")
+        names.insert(at, "pixel_replace")
+    return tuple(names)

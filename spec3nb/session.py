@@ -67,15 +67,8 @@ class Spec3Session:
         self.mode = modes.detect_mode([p.exp_type for p in science], tso=tso)
         moving = bool(science) and str(science[0].get("target.type", "")).lower() == "moving"
         background = any(p.get("asn.exptype") == "background" for p in inputs.products)
-        names = modes.steps_for(self.mode, moving=moving, background=background)
-        if "resample_spec" in names and "combine_1d" not in names:
-            # The official fallback: when resampling does not complete, the exposures are
-            # extracted one by one and combined (the node skips itself otherwise).
-            names = (*names, "combine_1d")
-        if self.mode.name == "nis_soss" and "photom" not in names:
-            # jwst 3.0.0 calibrates the SOSS spectra in spec3 (photom on the x1d).
-            at = names.index("extract_1d") + 1
-            names = (*names[:at], "photom", *names[at:])
+        names = pipeline.session_steps(self.mode, moving=moving, background=background,
+                                       available=self._steps)
         self.step_names = names
         missing = [s for s in self.step_names if s not in self._steps]
         if missing:
@@ -150,8 +143,10 @@ class Spec3Session:
         upstream = "inputs"
         for name in self.step_names:
             spec = self._steps[name]
-            self.graph.add(name, self._compute(name, spec), inputs=[upstream],
-                           params=tuple(spec.all_params.values()),
+            params = tuple(spec.all_params.values())
+            if name in pipeline.OPTIONAL_STEPS:
+                params = (*params, pipeline.SKIP_PARAM)
+            self.graph.add(name, self._compute(name, spec), inputs=[upstream], params=params,
                            **self._pipeline_settings(spec))
             upstream = name
 
@@ -173,6 +168,8 @@ class Spec3Session:
             references = {r: load_reference(r, values.pop(f"override_{r}"))
                           for r in spec.reference_types}
             values.update(load_product_params(spec, values))
+            if name in pipeline.OPTIONAL_STEPS and values.pop("skip"):
+                return pipeline.map_sources(upstream, pipeline.skipped_stage(name), executor)
             if name == "exp_to_source":
                 return pipeline.split_sources(spec, upstream, source_stem)
             stage = _stage_for(name, slitless)(spec, values, references)

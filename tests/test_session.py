@@ -150,3 +150,24 @@ def test_summary_document_for_the_lab_extension(lrs_asn: Path) -> None:
     assert "jw01234-o001_t001_miri_p750l_x1d.fits" in doc["products"]
     assert bundle["text/plain"].startswith("<Spec3Session MIRI LRS fixed slit")
     json.dumps(doc)  # plain data
+
+
+def test_optional_steps_are_skipped_until_asked(lrs_asn: Path) -> None:
+    from spec3nb.steps.spec import StepSpec
+
+    calls = []
+
+    def replace(inputs):
+        calls.append(len(inputs))
+        return session_doubles.outlier(inputs, mode="spec", snr_scale=1.0)
+
+    steps = {**session_doubles.steps(), "pixel_replace": StepSpec("pixel_replace", "", replace)}
+    s = Spec3Session.from_asn(lrs_asn, steps=steps)
+    assert s.step_names[:3] == ("outlier_detection", "pixel_replace", "resample_spec")
+    s.run()
+    assert s["pixel_replace"].status == "skipped" and calls == []
+    assert "skipped by default" in s["pixel_replace"].message
+    s["pixel_replace"].skip = False
+    assert [n.name for n in s.nodes if n.status == "stale"][0] == "pixel_replace"
+    s.run()
+    assert s["pixel_replace"].status == "done" and calls == [2]
