@@ -65,7 +65,7 @@ class Param:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"parameter {self.name}: unknown kind {self.kind!r}")
-        if self.default is None and not self.nullable:
+        if (self.default is None or None in self.choices) and not self.nullable:
             object.__setattr__(self, "nullable", True)
         object.__setattr__(self, "default", self.coerce(self.default))
 

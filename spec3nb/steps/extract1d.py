@@ -464,12 +464,9 @@ def _input_kind(inputs: Sequence[Product]) -> str:
 
 
 def _extract_ifu(inputs: Sequence[Product], **settings: Any) -> StepResult:
-    """IFU cubes go to the IFU extraction (a module of its own)."""
-    try:
-        from spec3nb.steps.extract1d_ifu import extract_ifu
-    except ImportError:  # the IFU extraction is being written (issue 5)
-        return StepResult(tuple(StepOutput(p, "x1d", origin=i) for i, p in enumerate(inputs)),
-                          SKIPPED, "IFU cube extraction is not implemented yet")
+    """IFU cubes go to the IFU extraction (its own modules)."""
+    from spec3nb.steps.extract1d_ifu import extract_ifu
+
     return extract_ifu(inputs, **settings)
 
 

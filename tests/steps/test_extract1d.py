@@ -170,7 +170,7 @@ def test_declared_defaults_are_jwsts() -> None:
     from tests.parity.test_param_defaults import mismatches
 
     assert mismatches(SPEC) == []
-    assert SPEC.reference_types == ("extract1d", "apcorr")
+    assert SPEC.reference_types == ("extract1d", "apcorr", "sosstrace")
 
 
 def test_multiexposure_gives_one_x1d_per_exposure() -> None:
@@ -242,11 +242,18 @@ def test_missing_dispaxis_skips_like_jwst() -> None:
     assert result.status == "SKIPPED" and "no DISPAXIS" in result.reason
 
 
-def test_other_modes_are_skipped() -> None:
-    cube = fx.make_s3d()
-    result = extract_1d([cube])
-    assert result.status == "SKIPPED" and "IFUCubeModel" in result.reason
-    assert result.products[0] is cube
+def test_other_modes_go_to_their_own_extraction() -> None:
+    from spec3nb.errors import InputFileError
+
+    wfss = extract_1d([fx.make_multislit("NIS_WFSS", 2)])
+    assert wfss.products[0].model_type == "WFSSMultiSpecModel"
+    soss = extract_1d([fx.make_soss_cube()])  # no trace reference given
+    assert soss.status == "SKIPPED" and "trace reference" in soss.reason
+    cube = extract_1d([fx.make_s3d()])  # IFU cubes: the IFU extraction
+    assert cube.status == "COMPLETE"
+    assert cube.products[0].model_type in ("MRSMultiSpecModel", "MultiSpecModel")
+    with pytest.raises(InputFileError, match="one kind of data at a time"):
+        extract_1d([fx.make_slit_model(), fx.make_multislit("NIS_WFSS", 1)])
 
 
 def test_input_is_not_modified() -> None:
