@@ -22,7 +22,8 @@ def test_runs_with_settings_and_reports_progress(lrs: Path, tmp_path: Path, caps
     out = capsys.readouterr().out
     assert code == 0
     assert out.startswith("MIRI LRS fixed slit: 2 exposures; steps: outlier_detection, "
-                          "resample_spec, extract_1d, combine_1d")
+                          "pixel_replace, resample_spec, extract_1d, combine_1d")
+    assert "] pixel_replace: skipped - pixel_replace is skipped by default" in out
     assert "] extract_1d: done" in out and "] combine_1d: skipped" in out
     assert (tmp_path / "jw01234-o001_t001_miri_p750l_x1d.fits").exists()
 

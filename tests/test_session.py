@@ -33,7 +33,8 @@ def session(path, **options) -> Spec3Session:
 def test_lrs_wiring_run_and_names(lrs_asn: Path, tmp_path: Path) -> None:
     s = session(lrs_asn)
     assert s.mode.name == "mir_lrs"
-    assert s.step_names == ("outlier_detection", "resample_spec", "extract_1d", "combine_1d")
+    assert s.step_names == ("outlier_detection", "pixel_replace", "resample_spec",
+                            "extract_1d", "combine_1d")
     assert s["outlier_detection"].mode == "spec"  # set as the official pipeline sets it
     s.run()
     assert s["combine_1d"].status == "skipped"
@@ -140,7 +141,7 @@ def test_summary_document_for_the_lab_extension(lrs_asn: Path) -> None:
 
     s = session(lrs_asn)
     before = s.summary_document()
-    assert [n["status"] for n in before["nodes"]] == ["stale"] * 4
+    assert [n["status"] for n in before["nodes"]] == ["stale"] * 5
     s.run()
     bundle = s._repr_mimebundle_()
     doc = bundle[MIME_TYPE]

@@ -19,6 +19,7 @@ from spec3nb.steps import (
     master_background,
     outlier_spec,
     photom_soss,
+    pixel_replace,
     resample_spec,
 )
 from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSpec
@@ -26,6 +27,7 @@ from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSp
 STEPS: Mapping[str, StepSpec] = MappingProxyType({
     spec.name: spec for spec in (
         assign_mtwcs.SPEC, master_background.SPEC, exp_to_source.SPEC, outlier_spec.SPEC,
+        pixel_replace.SPEC,
         resample_spec.SPEC, extract1d.SPEC, photom_soss.SPEC, combine1d.SPEC,
     )
 })

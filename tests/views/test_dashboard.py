@@ -47,8 +47,8 @@ def test_widget_tree(board, lrs) -> None:
     assert board.source.layout.display == "none"  # one source: no selector
     assert board.auto.value == "auto"
     assert repr(board) == ("<Dashboard MIRI LRS fixed slit, 2 exposures, 1 sources, auto: "
-                           "outlier_detection: done, resample_spec: done, extract_1d: done, "
-                           "combine_1d: skipped>")
+                           "outlier_detection: done, pixel_replace: skipped, "
+                           "resample_spec: done, extract_1d: done, combine_1d: skipped>")
 
 
 def test_form_edit_recomputes_and_redraws(board, lrs) -> None:
