@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 from pathlib import Path
 
@@ -138,14 +137,12 @@ def test_outliers_are_where_the_truth_says(mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_small_is_small_and_fast(tmp_path, mode):
+def test_small_dataset_is_small(tmp_path, mode):
     write_dataset(simulate(mode, seed=1), tmp_path / "warm")  # imports, not timed
-    start = time.perf_counter()
     write_dataset(simulate(mode, seed=2), tmp_path / "timed")
-    elapsed = time.perf_counter() - start
     size = sum(p.stat().st_size for p in (tmp_path / "timed").iterdir())
     assert size < 5e6
-    assert elapsed < 3.0
+    # Speed (under 3 s for small): measured in benchmarks/bench_simulate.py, not here.
 
 
 @pytest.mark.parametrize("mode", MODES)

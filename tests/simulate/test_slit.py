@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -137,14 +136,12 @@ def test_cosmic_rays_and_hot_pixels_are_where_the_truth_says(written, mode: str)
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_small_dataset_is_small_and_fast(tmp_path: Path, mode: str) -> None:
+def test_small_dataset_is_small(tmp_path: Path, mode: str) -> None:
     simulate(mode)  # warm the imports
-    start = time.perf_counter()
     write_dataset(simulate(mode), tmp_path)
-    elapsed = time.perf_counter() - start
     size = sum(p.stat().st_size for p in tmp_path.iterdir())
     assert size < 5e6
-    assert elapsed < 3.0
+    # Speed (under 3 s for small): measured in benchmarks/bench_simulate.py, not here.
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -257,15 +256,13 @@ def test_soss_data_box_matches_truth_and_outliers_recorded(datasets):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_small_is_small_and_quick(mode, tmp_path, datasets):
+def test_small_dataset_is_small(mode, tmp_path, datasets):
     # Warm up stdatamodels (schemas, ASDF extensions) once: that is not the simulator's time.
     write_product(datasets[mode].exposures[0], tmp_path / "warm" / "warm_cal.fits")
-    start = time.perf_counter()
     write_dataset(simulate(mode, seed=11), tmp_path / "data")
-    elapsed = time.perf_counter() - start
     size = sum(p.stat().st_size for p in (tmp_path / "data").iterdir())
     assert size < 5e6
-    assert elapsed < 3.0
+    # Speed (under 3 s for small): measured in benchmarks/bench_simulate.py, not here.
 
 
 @pytest.mark.parametrize("mode", MODES)
