@@ -144,9 +144,20 @@ def _output_stems(result: StepResult, stems: Sequence[str], stem: str) -> tuple[
     found = []
     for output in result.outputs:
         base = stems[output.origin] if output.origin is not None else stem
-        band, _, _ = output.suffix.rpartition("_")
-        found.append(f"{base}_{band}" if band else base)
+        band, _, kind = output.suffix.rpartition("_")
+        if band and kind in ("s3d", "x1d"):
+            # A NIRSpec grating at the end of the product name is replaced by the cube's
+            # grating-filter string, as jwst's cube_build names cubes.
+            head, _, last = base.rpartition("_")
+            if head and last in NIRSPEC_GRATINGS:
+                base = head
+            found.append(f"{base}_{band}")
+        else:
+            found.append(base)
     return tuple(found)
+
+
+NIRSPEC_GRATINGS = frozenset({"g140m", "g235m", "g395m", "g140h", "g235h", "g395h", "prism"})
 
 
 def outputs_with_stems(data: SourceData) -> list[tuple[str, StepOutput]]:

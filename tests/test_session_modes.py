@@ -19,6 +19,8 @@ EXPECTED = {
     "nis_soss": {"x1d", "c1d"},
     "nis_wfss": {"x1d", "c1d"},
     "nrc_wfss": {"x1d", "c1d"},
+    "mir_mrs": {"crf", "s3d", "x1d"},
+    "nrs_ifu": {"crf", "s3d", "x1d"},
 }
 
 
@@ -32,6 +34,12 @@ def test_mode_end_to_end(mode: str, tmp_path: Path) -> None:
     assert suffixes == EXPECTED[mode]
     for path in written:
         assert read_product(path).model_type  # every file opens as a product
+    if mode == "mir_mrs":
+        assert sorted(p.name for p in written if p.name.endswith("_s3d.fits")) == [
+            "jw01234-o001_t001_miri_ch1-short_s3d.fits",
+            "jw01234-o001_t001_miri_ch2-short_s3d.fits"]
+    if mode == "nrs_ifu":
+        assert "jw01234-o001_t001_nirspec_g395h-f290lp_s3d.fits" in {p.name for p in written}
     if session.mode.kind == "wfss":
         assert len(written) == 2  # all sources in one x1d and one c1d, as calwebb_spec3
         c1d = read_product(next(p for p in written if p.name.endswith("_c1d.fits")))

@@ -312,5 +312,7 @@ def simulate_nrs_ifu(config: SimConfig) -> SimulatedDataset:
                       "positions": targets.tolist()})
     truth = Truth("nrs_ifu", config.seed, config.size, (source,), tuple(exposures),
                   config.background, scene.background)
-    return SimulatedDataset(config, "jw01234-o001_t001_nirspec_g395h-f290lp", tuple(products),
+    # DMS names NIRSpec IFU products after the grating; cube_build replaces it with the
+    # grating-filter string of each cube (jw..._nirspec_g395h-f290lp_s3d).
+    return SimulatedDataset(config, "jw01234-o001_t001_nirspec_g395h", tuple(products),
                             truth, backgrounds=backgrounds)

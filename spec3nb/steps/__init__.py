@@ -14,9 +14,11 @@ from spec3nb.errors import ParameterError
 from spec3nb.steps import (
     assign_mtwcs,
     combine1d,
+    cube_build,
     exp_to_source,
     extract1d,
     master_background,
+    mrs_imatch,
     outlier_spec,
     photom_soss,
     pixel_replace,
@@ -27,8 +29,8 @@ from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSp
 STEPS: Mapping[str, StepSpec] = MappingProxyType({
     spec.name: spec for spec in (
         assign_mtwcs.SPEC, master_background.SPEC, exp_to_source.SPEC, outlier_spec.SPEC,
-        pixel_replace.SPEC,
-        resample_spec.SPEC, extract1d.SPEC, photom_soss.SPEC, combine1d.SPEC,
+        mrs_imatch.SPEC, pixel_replace.SPEC,
+        resample_spec.SPEC, cube_build.SPEC, extract1d.SPEC, photom_soss.SPEC, combine1d.SPEC,
     )
 })
 

@@ -33,6 +33,7 @@ from spec3nb.steps.drizzle_utils import (
     drizzle_weight,
     match_nans_and_flags,
 )
+from spec3nb.steps.outlier_ifu import outlier_detection_ifu
 from spec3nb.steps.resample_spec import groups, output_grid, slit_exposures
 from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSpec
 
@@ -223,7 +224,8 @@ def _run_spec(inputs: Sequence[Product], **params: Any) -> StepResult:
 
 
 #: Mode name -> implementation; the IFU mode will be registered here.
-MODES: dict[str, Callable[..., StepResult]] = {"spec": _run_spec}
+MODES: dict[str, Callable[..., StepResult]] = {"spec": _run_spec,
+                                                "ifu": outlier_detection_ifu}
 
 
 def outlier_detection(
@@ -284,6 +286,9 @@ def outlier_detection(
     if mode not in MODES:
         raise NotImplementedError(f"outlier_detection mode {mode!r} is not implemented "
                                   f"yet (available: {', '.join(MODES)})")
+    if mode == "ifu":
+        return MODES[mode](inputs, kernel_size=kernel_size, threshold_percent=threshold_percent,
+                           ifu_second_check=ifu_second_check)
     if len(snr) != 2 or len(scale) != 2:
         raise ValueError("snr and scale each need two values")
     return MODES[mode](inputs, weight_type=weight_type, pixfrac=pixfrac, kernel=kernel,

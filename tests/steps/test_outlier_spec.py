@@ -172,9 +172,12 @@ def test_empty_input_is_skipped() -> None:
     assert outlier_detection([]).status == "SKIPPED"
 
 
-def test_ifu_mode_is_not_available_yet() -> None:
-    with pytest.raises(NotImplementedError, match="ifu"):
-        outlier_detection([make_ifu_image(), make_ifu_image(seed=1)])
+def test_ifu_exposures_go_to_the_ifu_mode() -> None:
+    result = outlier_detection([make_ifu_image(), make_ifu_image(seed=1)])
+    assert result.status == "COMPLETE"
+    assert [o.product.model_type for o in result.outputs] == ["IFUImageModel"] * 2
+    assert all(o.product.get("cal_step.outlier_detection") == "COMPLETE"
+               for o in result.outputs)
 
 
 def test_other_exposure_types_are_skipped() -> None:
