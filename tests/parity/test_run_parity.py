@@ -48,3 +48,28 @@ def test_same_products_as_calwebb_spec3(mode: str, tmp_path: Path, jwst_offline,
             assert_tables_match(a.table, b.table, rtol=1e-6, atol=0.0,
                                 columns=["WAVELENGTH", "FLUX", "FLUX_ERROR", "SURF_BRIGHT",
                                          "DQ", "NPIXELS"])
+
+
+def test_mrs_same_products_as_calwebb_spec3(tmp_path: Path, jwst_offline, monkeypatch) -> None:
+    """MIRI MRS: the cube and x1d names and types equal jwst's (extraction with the same
+    IFU extract1d reference on both sides)."""
+    from jwst.pipeline import Spec3Pipeline
+
+    from tests.parity.test_simulated_ifu import _extract1d_reference
+
+    asn = simulate_to(tmp_path / "data", "mir_mrs", seed=1)
+    cubepar = next((tmp_path / "data").glob("*_cubepar.fits"))
+    reference = _extract1d_reference(tmp_path / "extract1d_ifu.asdf")
+    steps = {**JWST_STEPS, "cube_build": {"override_cubepar": str(cubepar)},
+             "extract_1d": {**JWST_STEPS["extract_1d"], "override_extract1d": str(reference),
+                            "ifu_rfcorr": False}}
+    theirs, ours = tmp_path / "jwst", tmp_path / "ours"
+    theirs.mkdir()
+    monkeypatch.chdir(tmp_path)
+    Spec3Pipeline.call(str(asn), output_dir=str(theirs), save_results=True, steps=steps)
+    assert main(["run", str(asn), "-o", str(ours), "-q",
+                 "--set", f"cube_build.override_cubepar={cubepar}",
+                 "--set", f"extract_1d.override_extract1d={reference}",
+                 "--set", "extract_1d.ifu_rfcorr=false"]) == 0
+    assert _types(ours) == _types(theirs)
+    assert any(name.endswith("_s3d.fits") for name in _types(ours))
