@@ -58,3 +58,33 @@ def test_lrs_flux_matches_the_truth(tmp_path: Path) -> None:
     ratio = table["FLUX"][good] / expected
     assert good.sum() > 50
     assert abs(np.median(ratio) - 1) < 0.02
+
+
+# The nodes of every mode's session, in order (the step table plus what jwst 3.0.0 adds).
+WIRING = {
+    "nrs_fs": ["exp_to_source", "outlier_detection", "pixel_replace", "resample_spec",
+               "extract_1d", "combine_1d"],
+    "nrs_mos": ["exp_to_source", "outlier_detection", "pixel_replace", "resample_spec",
+                "extract_1d", "combine_1d"],
+    "mir_lrs": ["outlier_detection", "pixel_replace", "resample_spec", "extract_1d",
+                "combine_1d"],
+    "nrs_ifu": ["outlier_detection", "pixel_replace", "cube_build", "extract_1d"],
+    "mir_mrs": ["mrs_imatch", "outlier_detection", "pixel_replace", "cube_build", "extract_1d"],
+    "nis_soss": ["pixel_replace", "extract_1d", "photom", "combine_1d"],
+    "nis_wfss": ["exp_to_source", "pixel_replace", "extract_1d", "combine_1d"],
+    "nrc_wfss": ["exp_to_source", "pixel_replace", "extract_1d", "combine_1d"],
+}
+
+
+@pytest.mark.parametrize("mode", sorted(WIRING))
+def test_wiring_of_every_mode(mode: str, tmp_path: Path) -> None:
+    simulate_to(tmp_path, mode, seed=1, nexp=2)
+    session = Spec3Session.from_simulation(tmp_path)
+    assert list(session.step_names) == WIRING[mode]
+    assert session.graph.order() == ["inputs", *WIRING[mode]]
+
+
+def test_moving_target_and_background_add_their_steps(tmp_path: Path) -> None:
+    simulate_to(tmp_path, "mir_lrs", seed=1, moving=True, background="dedicated")
+    session = Spec3Session.from_simulation(tmp_path)
+    assert session.step_names[:2] == ("assign_mtwcs", "master_background")

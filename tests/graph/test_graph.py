@@ -221,3 +221,41 @@ def test_manual_mode_waits_for_run() -> None:
     graph.auto = True
     assert graph.wait()
     assert graph["plus"].status == DONE
+
+
+def test_an_error_clears_when_the_cause_is_fixed() -> None:
+    graph = Graph()
+    graph.add("source", lambda: 10)
+
+    def divide(x, divisor):
+        return x / divisor
+
+    graph.add("divide", divide, inputs=["source"], params=[Param("divisor", FLOAT, 0.0, "")])
+    graph.add("after", lambda x: x + 1, inputs=["divide"])
+    with pytest.raises(GraphError, match="divide: ZeroDivisionError"):
+        graph.run()
+    assert graph["divide"].status == ERROR and graph["divide"].error
+    graph["divide"].divisor = 2.0
+    graph.run()
+    assert graph["divide"].status == DONE and graph["divide"].error == ""
+    assert graph["divide"].traceback == "" and graph["after"].output == 6.0
+
+
+def test_fan_out_reruns_only_the_changed_branch() -> None:
+    graph = Graph()
+    calls = {"a": 0, "b": 0}
+
+    def branch(name):
+        def compute(x, scale):
+            calls[name] += 1
+            return x * scale
+        return compute
+
+    graph.add("source", lambda: 3)
+    graph.add("a", branch("a"), inputs=["source"], params=[SCALE])
+    graph.add("b", branch("b"), inputs=["source"], params=[SCALE])
+    graph.run()
+    graph["a"].scale = 10.0
+    assert graph.stale() == ["a"]
+    graph.run()
+    assert (graph["a"].output, graph["b"].output, calls) == (30.0, 6.0, {"a": 2, "b": 1})
