@@ -1,18 +1,33 @@
 # spec3nb developer tasks. `make test` works on a fresh machine: it creates .venv, installs
-# the package with its test extras, and runs ruff and the whole test suite.
+# the JupyterLab extension's npm packages (npm ci, from the lock file), installs the package
+# with its test extras (which builds the extension into it), installs Debian's Chromium when
+# it is missing, and runs ruff, jest, the browser tests and the whole pytest suite.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+UI_ARGS ?=
 
-.PHONY: help install lint test demo bench clean
+# The JupyterLab extension (labextension/): its npm packages, sources and build output.
+EXT        := labextension
+NODE_STAMP := $(EXT)/node_modules/.npm-ci-stamp
+EXT_SRC    := $(wildcard $(EXT)/src/*.ts) $(wildcard $(EXT)/style/*) $(EXT)/package.json \
+              $(EXT)/tsconfig.json $(EXT)/install.json
+CHROMIUM   ?= /usr/bin/chromium
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Playwright must never download a browser: the tests use Debian's Chromium.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: help install lint test jest ui-test pytest demo bench clean
 
 help:
 	@echo "make install  create .venv and install spec3nb with its test extras"
 	@echo "make lint     ruff"
 	@echo "make test     install, lint and run every test (what CI runs)"
+	@echo "make jest     the extension's TypeScript unit tests"
+	@echo "make ui-test  the browser tests (JupyterLab in Debian's Chromium; artefacts in test-artifacts/ui)"
 	@echo "make demo     simulate a small dataset of every mode and run Stage 3 on it"
 	@echo "make bench    time spec3nb's steps against jwst 3.0.0 on full-size simulated data"
 	@echo "make clean    remove .venv and build products"
@@ -22,18 +37,41 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall whenever the dependency declaration changes.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# The extension's npm packages, exactly as locked.
+$(NODE_STAMP): $(EXT)/package.json $(EXT)/package-lock.json
+	cd $(EXT) && npm ci --no-audit --no-fund
 	@touch $@
+
+# Reinstall whenever the dependency declaration or the extension changes. The install builds
+# the extension (hatch-jupyter-builder) into .venv/share/jupyter/labextensions/spec3nb: the
+# old build is removed first so that the installed copy is always the current one.
+$(STAMP): pyproject.toml $(NODE_STAMP) $(EXT_SRC) | $(BIN)/python
+	rm -rf spec3nb/labextension
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# The build hook's `npm install` rewrites the (unchanged) lock file: not a reason to npm ci again.
+	@touch $(NODE_STAMP) $@
+
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium
 
 install: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check spec3nb tests
 
-test: $(STAMP) lint
+jest: $(NODE_STAMP)
+	cd $(EXT) && npx jest
+
+ui-test: $(STAMP) $(NODE_STAMP) | $(CHROMIUM)
+	cd $(EXT) && PATH="$(abspath $(BIN)):$$PATH" SPEC3NB_CHROMIUM=$(CHROMIUM) \
+		npx playwright test -c ui-tests/playwright.config.js $(UI_ARGS)
+
+pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# pytest last: its summary closes the run.
+test: $(STAMP) lint jest ui-test pytest
 
 demo: $(STAMP)
 	$(BIN)/spec3nb demo
@@ -42,4 +80,5 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_steps.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache test-artifacts \
+		spec3nb/labextension $(EXT)/node_modules $(EXT)/lib $(EXT)/tsconfig.tsbuildinfo
