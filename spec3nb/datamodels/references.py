@@ -26,6 +26,7 @@ _LOADERS: Mapping[str, tuple[str, str]] = MappingProxyType({
     "apcorr": ("spec3nb.datamodels.ref_apcorr", "load_apcorr"),
     "cubepar": ("spec3nb.datamodels.ref_cubepar", "load_cubepar"),
     "sosstrace": ("spec3nb.datamodels.ref_soss", "load_sosstrace"),
+    "photom": ("spec3nb.datamodels.ref_photom", "load_photom"),
 })
 
 

@@ -158,6 +158,9 @@ def photom_soss(
         The calibrated x1d (suffix ``x1d``), one per input; SKIPPED without a reference.
     """
     reference = (references or {}).get("photom")
+    if isinstance(reference, np.ndarray):  # a PHOTOM table as read from the file
+        source = (reference.dtype.metadata or {}).get("source", "photom")
+        reference = parse_soss_photom(reference, source=source)
     unchanged = tuple(StepOutput(p, "x1d", origin=i) for i, p in enumerate(inputs))
     if not isinstance(reference, SossPhotom):
         return StepResult(unchanged, SKIPPED, "no SOSS photom reference")

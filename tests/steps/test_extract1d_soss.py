@@ -146,3 +146,36 @@ def test_photom_parameters_match_jwst() -> None:
     from tests.parity.test_param_defaults import mismatches
 
     assert mismatches(PHOTOM_SPEC) == []
+
+
+def test_photom_reference_file_through_the_runner(tmp_path) -> None:
+    from astropy.io import fits
+
+    from spec3nb.datamodels.references import load_reference
+    from spec3nb.simulate import read_truth, simulate_to
+
+    folder = tmp_path / "soss"
+    simulate_to(folder, "nis_soss", seed=5)
+    truth = read_truth(folder)
+    orders = truth.sources[0].extra["orders"]
+    width = max(len(v["wavelength"]) for v in orders.values())
+    rows = np.zeros(len(orders), dtype=[
+        ("filter", "S12"), ("pupil", "S12"), ("order", "i2"), ("photmj", "f4"),
+        ("nelem", "i2"), ("wavelength", "f4", width), ("relresponse", "f4", width)])
+    for i, (key, entry) in enumerate(sorted(orders.items())):
+        n = len(entry["wavelength"])
+        rows[i] = ("CLEAR", "GR700XD", int(key), 1e-9, n,
+                   np.pad(entry["wavelength"], (0, width - n)),
+                   np.pad(entry["mjy_per_dn_s"], (0, width - n)))
+    path = tmp_path / "photom.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(rows, name="PHOTOM")]).writeto(path)
+    loaded = load_reference("photom", path)
+    from spec3nb.session import Spec3Session
+
+    session = Spec3Session.from_simulation(folder)
+    session["photom"].override_photom = str(path)
+    session.run()
+    assert loaded.dtype.names[0].lower() == "filter"
+    assert session["photom"].status == "done"
+    x1d = next(p for n, p in session.products.items() if n.endswith("_x1d.fits"))
+    assert x1d.get("cal_step.photom") == "COMPLETE"
