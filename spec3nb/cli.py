@@ -234,13 +234,18 @@ def apply_settings(session: object, settings: Sequence[str]) -> None:
                 raise ParameterError(step, param, str(exc)) from None
 
 
-def _progress(start: float):
+def _progress(session: object, start: float):
     import time
 
     def show(event) -> None:
         if event.status in ("done", "skipped", "error") and event.node != "inputs":
             elapsed = time.perf_counter() - start
-            print(f"[{elapsed:7.2f} s] {event.node}: {event.status}"
+            output = session.graph[event.node].output
+            sources = ""
+            if hasattr(output, "errors") and len(output) > 1:
+                failed = len(output.errors)
+                sources = f" [{len(output)} sources{f', {failed} failed' if failed else ''}]"
+            print(f"[{elapsed:7.2f} s] {event.node}: {event.status}{sources}"
                   f"{' - ' + event.message if event.message else ''}", flush=True)
     return show
 
@@ -272,7 +277,7 @@ def cmd_run(argv: Sequence[str]) -> int:
     if not args.quiet:
         print(f"{session.mode.label}: {len(session.inputs.science)} exposures; steps: "
               f"{', '.join(session.step_names)}", flush=True)
-        session.graph.log.subscribe(_progress(time.perf_counter()))
+        session.graph.log.subscribe(_progress(session, time.perf_counter()))
     failed = False
     try:
         session.run()

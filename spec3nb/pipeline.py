@@ -93,8 +93,9 @@ class SourceSet(Mapping[str, SourceData]):
 
     @property
     def status(self) -> str:
-        """``SKIPPED`` when every source skipped the step, else ``COMPLETE``."""
-        if self._items and all(d.status == SKIPPED for d in self._items.values()):
+        """``SKIPPED`` when every source that has not failed skipped the step."""
+        alive = [d for d in self._items.values() if d.status != ERROR]
+        if alive and all(d.status == SKIPPED for d in alive):
             return SKIPPED
         return COMPLETE
 

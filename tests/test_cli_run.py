@@ -44,9 +44,11 @@ def test_bad_settings_are_one_line(lrs: Path, tmp_path: Path, capsys, setting, m
 def test_a_failed_source_gives_status_1_and_keeps_the_others(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("spec3nb.session.STEPS", session_doubles.steps())
     asn = simulate_to(tmp_path / "mos", "nrs_mos", seed=2, nsources=3)
-    code = main(["run", str(asn), "-o", str(tmp_path / "out"), "-q"])
+    code = main(["run", str(asn), "-o", str(tmp_path / "out")])
     captured = capsys.readouterr()
     assert code == 1
+    assert "] outlier_detection: done [4 sources, 1 failed]" in captured.out
+    assert "] pixel_replace: skipped [4 sources, 1 failed]" in captured.out
     assert "outlier_detection failed on source 01234_BKG" in captured.err
     x1d = list((tmp_path / "out").glob("*_x1d.fits"))
     assert len(x1d) == 3 and all("_s0000" in p.name for p in x1d)
