@@ -20,7 +20,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Playwright must never download a browser: the tests use Debian's Chromium.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: help install lint test jest ui-test pytest demo bench clean
+.PHONY: help install lint test jest ui-test pytest demo lab bench clean
 
 help:
 	@echo "make install  create .venv and install spec3nb with its test extras"
@@ -29,6 +29,7 @@ help:
 	@echo "make jest     the extension's TypeScript unit tests"
 	@echo "make ui-test  the browser tests (JupyterLab in Debian's Chromium; artefacts in test-artifacts/ui)"
 	@echo "make demo     simulate a small dataset of every mode and run Stage 3 on it"
+	@echo "make lab      start JupyterLab (with the spec3nb extension) in notebooks/"
 	@echo "make bench    time spec3nb's steps against jwst 3.0.0 on full-size simulated data"
 	@echo "make clean    remove .venv and build products"
 
@@ -75,6 +76,9 @@ test: $(STAMP) lint jest ui-test pytest
 
 demo: $(STAMP)
 	$(BIN)/spec3nb demo
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_steps.py
