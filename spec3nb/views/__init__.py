@@ -76,9 +76,11 @@ class Throttle:
             return self._timer is not None
 
     def _fire(self) -> None:
-        with self._lock:
-            self._timer = None
-        self.now()
+        # Hold the call lock from the moment the timer fires, so flush() can wait for it.
+        with self._call_lock:
+            with self._lock:
+                self._timer = None
+            self.now()
 
     def now(self) -> None:
         """Call the function at once (from the caller's thread)."""
@@ -88,12 +90,16 @@ class Throttle:
             self.function()
 
     def flush(self) -> None:
-        """Cancel a pending timer and call the function now if a call was pending."""
+        """Cancel a pending timer and call the function now if a call was pending; in any
+        case return only after a call running on another thread has finished."""
         with self._lock:
             timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()
             self.now()
+        else:
+            with self._call_lock:  # a timer may have fired just before: let it finish
+                pass
 
     def cancel(self) -> None:
         """Drop a pending call."""
