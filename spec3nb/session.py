@@ -102,8 +102,10 @@ class Spec3Session:
             if len(found) != 1:
                 raise ModeError(f"{path}: expected one *_asn.json, found {len(found)}")
             path = found[0]
+        auto = options.pop("auto", False)
         session = cls.from_asn(path, **options)
-        session.use_references(path.parent)
+        session.use_references(path.parent)  # before any run, so nothing runs twice
+        session.graph.auto = auto
         return session
 
     def use_references(self, folder: str | os.PathLike[str]) -> dict[str, str]:
