@@ -86,6 +86,9 @@ STEP_TABLE: tuple[tuple[str, frozenset[str], str], ...] = (
     ("cube_build", frozenset({"nrs_ifu", "mir_mrs"}), ALWAYS),
     ("extract_1d", frozenset(MODES), ALWAYS),
     ("combine_1d", frozenset({"nis_soss", "nis_wfss", "nrc_wfss", "mir_wfss"}), ALWAYS),
+    # jwst 3.0.0 runs it on the MRS x1d products after extract_1d (it skips itself unless
+    # a point source has both channel 1B and 3A spectra).
+    ("spectral_leak", frozenset({"mir_mrs"}), ALWAYS),
 )
 
 

@@ -301,6 +301,20 @@ def combine_stage(spec: StepSpec, params: Mapping[str, Any],
     return run
 
 
+def leak_stage(spec: StepSpec, params: Mapping[str, Any],
+               references: Mapping[str, Any] | None = None) -> Run:
+    """spectral_leak (MIRI MRS): on the cubes' x1d products, only when cube_build completed
+    (jwst runs it in that branch only); its x1d products keep extract_1d's names."""
+    correct = passthrough_stage(spec, params, references)
+
+    def run(data: SourceData) -> SourceData:
+        if not data.resampled:
+            return dataclasses.replace(data, outputs=(), output_stems=(), status=SKIPPED,
+                                       reason="cube_build did not complete: no x1d to correct")
+        return correct(data)
+    return run
+
+
 def split_sources(spec: StepSpec, upstream: SourceSet,
                   source_stem: Callable[[str, Product], str]) -> SourceSet:
     """exp_to_source: the one source of the association becomes one source per slit source.

@@ -38,7 +38,7 @@ _REFERENCE_FILES = (
 #: Steps whose products calwebb_spec3 saves (master_background, assign_mtwcs and
 #: mrs_imatch products are intermediate).
 SAVED_STEPS = frozenset({"exp_to_source", "outlier_detection", "resample_spec", "cube_build",
-                         "extract_1d", "photom", "combine_1d"})
+                         "extract_1d", "photom", "combine_1d", "spectral_leak"})
 
 
 class Spec3Session:
@@ -237,6 +237,9 @@ class Spec3Session:
             if node.name == "extract_1d" and "photom" in self.step_names and \
                     self["photom"].status == "done":
                 continue  # the calibrated x1d (photom's) replaces the extracted one
+            if node.name == "extract_1d" and "spectral_leak" in self.step_names and \
+                    self["spectral_leak"].status == "done":
+                continue  # spectral_leak's x1d (3A corrected) replace the extracted ones
             for data in node.output.values():
                 for name, output in pipeline.outputs_with_stems(data):
                     if output.suffix == "crf" and asn_id and not name.startswith(data.stem):
@@ -325,6 +328,8 @@ def _stage_for(name: str, slitless: bool):
         return pipeline.resample_stage
     if name == "extract_1d":
         return pipeline.extract_stage
+    if name == "spectral_leak":
+        return pipeline.leak_stage
     if name == "combine_1d":
         return lambda spec, values, refs: pipeline.combine_stage(
             spec, values, refs, always=slitless)

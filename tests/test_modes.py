@@ -52,7 +52,7 @@ EXPECTED = {
     "nrs_mos": ["exp_to_source", "outlier_detection", "resample_spec", "extract_1d"],
     "nrs_ifu": ["outlier_detection", "cube_build", "extract_1d"],
     "mir_lrs": ["outlier_detection", "resample_spec", "extract_1d"],
-    "mir_mrs": ["mrs_imatch", "outlier_detection", "cube_build", "extract_1d"],
+    "mir_mrs": ["mrs_imatch", "outlier_detection", "cube_build", "extract_1d", "spectral_leak"],
     "nis_soss": ["extract_1d", "combine_1d"],
     "nis_wfss": ["exp_to_source", "extract_1d", "combine_1d"],
     "nrc_wfss": ["exp_to_source", "extract_1d", "combine_1d"],

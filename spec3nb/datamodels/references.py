@@ -27,6 +27,7 @@ _LOADERS: Mapping[str, tuple[str, str]] = MappingProxyType({
     "cubepar": ("spec3nb.datamodels.ref_cubepar", "load_cubepar"),
     "sosstrace": ("spec3nb.datamodels.ref_soss", "load_sosstrace"),
     "photom": ("spec3nb.datamodels.ref_photom", "load_photom"),
+    "mrsptcorr": ("spec3nb.datamodels.ref_mrsptcorr", "load_mrsptcorr"),
 })
 
 

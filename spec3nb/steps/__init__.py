@@ -23,6 +23,7 @@ from spec3nb.steps import (
     photom_soss,
     pixel_replace,
     resample_spec,
+    spectral_leak,
 )
 from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSpec
 
@@ -31,6 +32,7 @@ STEPS: Mapping[str, StepSpec] = MappingProxyType({
         assign_mtwcs.SPEC, master_background.SPEC, exp_to_source.SPEC, outlier_spec.SPEC,
         mrs_imatch.SPEC, pixel_replace.SPEC,
         resample_spec.SPEC, cube_build.SPEC, extract1d.SPEC, photom_soss.SPEC, combine1d.SPEC,
+        spectral_leak.SPEC,
     )
 })
 

@@ -14,6 +14,10 @@ section 3.2):
   which is used in place of ``SURF_BRIGHT``.
 * Only ``SCI`` and ``DQ`` change; the background members are not in the output (as the
   pipeline continues with the science members only).
+* IFU exposures (MIRI MRS, NIRSpec IFU) take the background at each pixel's WCS wavelength;
+  a NIRSpec IFU point source gets it scaled by the uniform/point pathloss ratio. jwst's
+  ``MasterBackgroundStep`` has no ``sigma_clip`` (only spec2's MOS step has one), so
+  neither has this step.
 
 ``user_background``: jwst takes a file name. Steps here never open files, so the function
 takes the loaded x1d/c1d :class:`~spec3nb.datamodels.products.Product`; the caller (the
@@ -198,7 +202,8 @@ def _subtract_all(inputs: Sequence[Product], science: list[int],
         product = inputs[i]
         background, covered = bg2d.expand_to_2d(product, table, _label(product, i))
         if covered == 0:
-            # jwst would flag the whole exposure DO_NOT_USE: refuse the mismatch instead.
+            # jwst would flag a whole slit exposure DO_NOT_USE (or subtract 0 from an IFU
+            # image): refuse the mismatch instead.
             raise InputFileError(
                 _label(product, i),
                 f"the master background spectrum ({table[0].min():.4g}-{table[0].max():.4g} "
@@ -274,10 +279,7 @@ def master_background(
             outputs.append(StepOutput(spectrum, "masterbg1d"))
     if not science:
         return _skipped(inputs, science, None, "no science members")
-    try:
-        subtracted, backgrounds_2d = _subtract_all(inputs, science, table, user_file)
-    except NotImplementedError as exc:
-        return _skipped(inputs, science, None, str(exc))
+    subtracted, backgrounds_2d = _subtract_all(inputs, science, table, user_file)
     if save_background:
         outputs.extend(backgrounds_2d)
     return StepResult(tuple(subtracted + outputs), COMPLETE)

@@ -11,7 +11,10 @@ jwst 3.0.0's ``expand_to_2d`` does (reference section 3.2):
 * NIRSpec fixed-slit point sources get the background scaled by the ratio of the uniform to
   the point-source pathloss, flat-field and photometric conversions (when the slit holds
   those six arrays), so that it matches the point-source calibration of the science data;
-* MIRI MRS images get a background of 0 where the WCS gives no wavelength, and no DQ.
+* IFU images (MIRI MRS, NIRSpec IFU) get a background of 0 where the WCS gives no
+  wavelength or the spectrum does not reach, and no DQ flag; a NIRSpec IFU point source
+  (``TARGET.SOURCE_TYPE`` POINT) gets the background scaled by ``pathloss_uniform /
+  pathloss_point`` when the image holds both arrays.
 
 The subtraction changes ``SCI`` and ``DQ`` only: as in jwst, ``ERR`` and the variance
 arrays are left as they were (the master background's noise is not propagated).
@@ -214,19 +217,103 @@ def _slit_background(part: Part, exp_type: str | None, where: str,
     return part.evolve(arrays={"data": background, "dq": dq.astype(np.uint32)}), covered
 
 
+def ifu_wavelengths(part: Part, instrument: str, where: str) -> np.ndarray:
+    """Return the WCS wavelength of every pixel of an IFU image (NaN where it has none).
+
+    MIRI: the WCS is evaluated on the whole image, as jwst does. NIRSpec: jwst evaluates
+    each of the 30 slice WCSs on the integer pixels of the slice's bounding box; the
+    coordinate-based WCS of jwst 3.0.0 (and the simulator's) already picks the slice of
+    every pixel from the slice map and gives NaN between slices, so evaluating the full WCS
+    on the pixels of the slice map (``REGIONS`` > 0, every pixel when there is no map) gives
+    the same wavelengths without 30 passes over the image.
+
+    Parameters
+    ----------
+    part : Part
+        The image (with its gWCS).
+    instrument : str
+        ``MIRI`` or ``NIRSPEC``.
+    where : str
+        The exposure, for error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        Wavelengths (micron, float64), shaped as the image.
+
+    Raises
+    ------
+    InputFileError
+        Without a WCS, or when the WCS cannot be evaluated.
+    """
+    if part.wcs is None:
+        raise InputFileError(where, "no WCS: the pixel wavelengths needed to place the "
+                                    "master background are unknown")
+    shape = part.data.shape[-2:]
+    wave = np.full(shape, np.nan)
+    regions = part.arrays.get("regions")
+    if instrument == "NIRSPEC" and regions is not None and regions.shape == shape:
+        y, x = np.nonzero(np.asarray(regions) > 0)
+    else:
+        y, x = (a.ravel() for a in np.indices(shape))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # NaN between slices
+            world = part.wcs(x.astype(np.float64), y.astype(np.float64))
+    except Exception as exc:  # a broken WCS can raise almost anything
+        raise InputFileError(where, f"its WCS cannot be evaluated ({exc})") from exc
+    wave[y, x] = np.asarray(world[-1], dtype=np.float64)
+    return wave
+
+
+def nirspec_ifu_point_factor(part: Part) -> np.ndarray | None:
+    """``pathloss_uniform / pathloss_point`` of a NIRSpec IFU point source, or None.
+
+    None (with a warning) when either array is missing, as jwst then leaves the
+    background as it is.
+
+    Parameters
+    ----------
+    part : Part
+        The NIRSpec IFU image.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The factor per pixel (float32, the arrays' precision in a file).
+    """
+    missing = [n for n in ("pathloss_point", "pathloss_uniform") if n not in part.arrays]
+    if missing:
+        log.warning("%s missing; the IFU background gets no point-source pathloss update",
+                    " and ".join(missing))
+        return None
+    uniform = np.asarray(part.arrays["pathloss_uniform"], dtype=np.float32)
+    point = np.asarray(part.arrays["pathloss_point"], dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return uniform / point
+
+
 def _ifu_background(part: Part, product: Product, where: str,
                     table: tuple[np.ndarray, np.ndarray]) -> tuple[Part, int]:
-    """The 2-D background of a MIRI MRS image: by the WCS wavelength, 0 where it has none."""
-    if str(product.get("instrument.name", "")).upper() != "MIRI":
-        raise NotImplementedError(
-            f"{where}: the NIRSpec IFU master background (per-slice WCSs) is not implemented")
-    if part.wcs is None:
-        raise InputFileError(where, "no WCS: the pixel wavelengths are unknown")
-    y, x = np.indices(part.data.shape, dtype=np.float64)
-    wave = np.asarray(part.wcs(x, y)[2], dtype=np.float64)
+    """The 2-D background of an IFU image, and how many pixels the spectrum covers.
+
+    Pixels without a wavelength or outside the spectrum get 0 and, unlike slits, no DQ
+    flag (jwst leaves the IFU DQ alone). NIRSpec point sources get the pathloss update.
+    """
+    instrument = str(product.get("instrument.name", "")).upper()
+    if instrument not in ("MIRI", "NIRSPEC"):
+        raise InputFileError(where, f"an IFU image of instrument {instrument or '(none)'!r}:"
+                                    " master_background knows MIRI MRS and NIRSpec IFU only")
+    wave = ifu_wavelengths(part, instrument, where)
     values, uncovered = interpolate(wave, *table)
     dtype = part.data.dtype if part.data.dtype.kind == "f" else np.dtype(np.float32)
-    return part.evolve(arrays={"data": values.astype(dtype)}), _covered(wave, uncovered)
+    background = values.astype(dtype)
+    if instrument == "NIRSPEC" and product.get("target.source_type") == "POINT":
+        factor = nirspec_ifu_point_factor(part)
+        if factor is not None:
+            with np.errstate(invalid="ignore", over="ignore"):
+                background *= factor.astype(dtype, copy=False)
+    return part.evolve(arrays={"data": background}), _covered(wave, uncovered)
 
 
 def expand_to_2d(product: Product, table: tuple[np.ndarray, np.ndarray],
@@ -236,7 +323,8 @@ def expand_to_2d(product: Product, table: tuple[np.ndarray, np.ndarray],
     Parameters
     ----------
     product : Product
-        A ``MultiSlitModel``, ``SlitModel``, ``ImageModel`` or MIRI ``IFUImageModel``.
+        A ``MultiSlitModel``, ``SlitModel``, ``ImageModel`` or ``IFUImageModel`` (MIRI MRS
+        or NIRSpec IFU).
     table : tuple[numpy.ndarray, numpy.ndarray]
         The master spectrum, from :func:`background_table`.
     label : str
@@ -254,8 +342,6 @@ def expand_to_2d(product: Product, table: tuple[np.ndarray, np.ndarray],
     ------
     InputFileError
         If a slit's wavelengths cannot be found.
-    NotImplementedError
-        For a NIRSpec IFU image.
     TypeError
         For a model type that has no 2-D background.
     """

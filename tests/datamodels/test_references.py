@@ -35,3 +35,11 @@ def test_step_takes_loaded_references_not_paths() -> None:
     assert seen == {"apcorr": NOT_APPLICABLE}
     with pytest.raises(ParameterError, match="override_apcorr.*references= instead"):
         spec.run([], override_apcorr="some.fits")
+
+
+def test_mrsptcorr_loads_its_leak_table(tmp_path) -> None:
+    from tests.steps.mrsptcorr_factory import write_mrsptcorr
+
+    table = load_reference("mrsptcorr", write_mrsptcorr(tmp_path / "leak.fits"))
+    assert table.dtype.names == ("wavelength", "frac_leak", "err_leak")
+    assert load_reference("mrsptcorr", "N/A") == NOT_APPLICABLE

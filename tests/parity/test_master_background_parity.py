@@ -2,7 +2,9 @@
 
 Inputs: the simulator's MIRI LRS nod and dedicated-background sets and its NIRSpec FS and
 MOS sets, plus factory products for the NIRSpec FS point-source correction and for FS
-slits inside MOS exposures. Compared: SCI, ERR, VAR_* and DQ of every ``_mbsub`` product
+slits inside MOS exposures; and the simulator's MIRI MRS and NIRSpec IFU sets with
+dedicated backgrounds (see :func:`simulated_ifu` for the two adaptations they need).
+Compared: SCI, ERR, VAR_* and DQ of every ``_mbsub`` product
 (identical NaN patterns; SCI/ERR/VAR within 1e-6 relative, well inside the issue's 1e-5 at
 the median and 1e-3 at the 99th percentile), ``MASTERBG``, ``S_MSBSUB`` and, with
 ``save_background``, the 1-D master spectrum and the 2-D backgrounds jwst writes.
@@ -40,6 +42,87 @@ def simulated(mode: str, background: str) -> tuple[Product, ...]:
     return tuple(_tag(ds.exposures, "science") + _tag(ds.backgrounds, "background"))
 
 
+def as_ifu_extended_extraction(member: Product) -> Product:
+    """A simulated IFU background member as jwst's extract_1d writes an extended source.
+
+    For an extended IFU source jwst's extract_1d puts the sigma-clipped sky of the field
+    in ``BACKGROUND`` (master_background reads it from there); the simulator writes the sky
+    in ``SURF_BRIGHT`` only and zeros in ``BACKGROUND``, so both steps would subtract 0.
+    """
+    parts = []
+    for part in member.parts:
+        table = part.table.copy()
+        table["BACKGROUND"] = table["SURF_BRIGHT"]
+        table["BKGD_ERROR"] = table["SB_ERROR"]
+        parts.append(part.evolve(arrays={"spec_table": table}))
+    return member.evolve(parts=parts)
+
+
+def jwst_style_nirspec_wcs(product: Product) -> Product:
+    """`product` with its NIRSpec IFU gWCS rebuilt in jwst 3.0.0's coordinate-based form.
+
+    jwst reads NIRSpec IFU slices with ``nrs_ifu_wcs``, which needs the detector-to-slicer
+    step to be a ``RegionsSelector`` (slice map -> one transform per slice, each bounded by
+    its slice), as ``apply_slicemap`` builds it; the simulator's single transform has no
+    such selector. The per-slice transforms here are the simulator's own, so every pixel
+    keeps its world coordinates.
+    """
+    from astropy.modeling import models
+    from astropy.modeling.bounding_box import ModelBoundingBox
+    from gwcs import selector
+    from gwcs import wcs as gwcs_wcs
+
+    part = product.part
+    wcs, regions = part.wcs, np.asarray(part.arrays["regions"])
+    to_slicer = wcs.get_transform(wcs.available_frames[0], "slicer")
+    transforms = {}
+    for k in range(1, 31):
+        y, x = np.nonzero(regions == k)
+        transform = to_slicer.copy()
+        transform.bounding_box = ModelBoundingBox.validate(
+            transform, ((x.min() - 0.5, x.max() + 0.5), (y.min() - 0.5, y.max() + 0.5)),
+            order="F")
+        transforms[k] = transform
+    det2slicer = selector.RegionsSelector(
+        ("x", "y"), ("x_slice", "y_slice", "lam"), name="det2slicer",
+        label_mapper=selector.LabelMapperArray(regions), selector=transforms)
+    identity = models.Identity(2, name="coord2det")
+    steps = [(wcs.pipeline[0].frame, identity), (wcs.pipeline[1].frame, det2slicer)]
+    steps += [(step.frame, step.transform) for step in wcs.pipeline[2:]]
+    rebuilt = gwcs_wcs.WCS(steps)
+    rebuilt.bounding_box = wcs.bounding_box
+    return product.evolve(parts=[part.evolve(wcs=rebuilt)])
+
+
+@functools.cache
+def simulated_ifu(mode: str, jwst_wcs: bool = True) -> tuple[Product, ...]:
+    """Science then background members of a simulated IFU set with dedicated backgrounds.
+
+    The backgrounds are made extended-source extractions (:func:`as_ifu_extended_extraction`)
+    and, with `jwst_wcs`, NIRSpec exposures get jwst's WCS form
+    (:func:`jwst_style_nirspec_wcs`).
+    """
+    from spec3nb.simulate import simulate
+
+    ds = simulate(mode, seed=3, background="dedicated")
+    science = ds.exposures
+    if mode == "nrs_ifu" and jwst_wcs:
+        science = [jwst_style_nirspec_wcs(p) for p in science]
+    backgrounds = [as_ifu_extended_extraction(b) for b in ds.backgrounds]
+    return tuple(_tag(science, "science") + _tag(backgrounds, "background"))
+
+
+def with_pathloss_arrays(product: Product, seed: int = 0) -> Product:
+    """A NIRSpec IFU exposure with slowly varying point/uniform pathloss arrays."""
+    rng = np.random.default_rng(seed)
+    shape = product.part.data.shape
+    ramp = np.linspace(0.0, 1.0, shape[-1])[None, :] * np.ones(shape)
+    arrays = {name: (0.5 + 0.4 * ramp + 0.05 * rng.random(shape)).astype(np.float32)
+              for name in ("pathloss_point", "pathloss_uniform")}
+    arrays["pathloss_point"][3, 5] = 0.0  # a division by zero, as jwst allows
+    return product.evolve(parts=[product.part.evolve(arrays=arrays)])
+
+
 def with_point_source_arrays(product: Product, seed: int = 0) -> Product:
     """`product` with the six correction arrays on its POINT slits (slowly varying)."""
     rng = np.random.default_rng(seed)
@@ -70,13 +153,14 @@ def mos_with_fixed_slit() -> tuple[Product, ...]:
     return tuple(_tag(exposures, "science") + _tag([background], "background"))
 
 
-def user_spectrum(path: Path) -> Product:
-    """A user background covering only part of the MIRI LRS band, written to `path`."""
-    wave = np.linspace(6.0, 11.0, 120)
+def user_spectrum(path: Path, wave_range: tuple[float, float] = (6.0, 11.0),
+                  exp_type: str = "MIR_LRS-FIXEDSLIT") -> Product:
+    """A user background covering only part of the science band, written to `path`."""
+    wave = np.linspace(*wave_range, 120)
     sb = 8.0 + 0.4 * np.sin(wave)
     table = tables.spec_table(wave, units=tables.spectrum_units(True, False),
                               surf_bright=sb, flux=sb * 1e-3, dq=np.zeros(wave.size, "u4"))
-    meta = {"exposure": {"type": "MIR_LRS-FIXEDSLIT", "exposure_time": 100.0},
+    meta = {"exposure": {"type": exp_type, "exposure_time": 100.0},
             "telescope": "JWST"}
     spectrum = tables.spectrum_product([Part(arrays={"spec_table": table})], meta)
     write_product(spectrum, path)
@@ -213,3 +297,80 @@ def test_save_background(tmp_path: Path, monkeypatch, jwst_offline) -> None:
         assert_arrays_match(output.product.part.data, jwst_2d.part.data, rtol=1e-7,
                             name=path.name)
         assert_dq_match(output.product.part.dq, jwst_2d.part.dq, name=path.name)
+
+
+# ---------------------------------------------------------------------------- IFU (issue 5)
+
+IFU_CASES = {
+    "MRS, defaults": ("mir_mrs", {}, {}),
+    "MRS, median_kernel=5": ("mir_mrs", {"median_kernel": 5}, {}),
+    "MRS, median_kernel=4 (rounded down)": ("mir_mrs", {"median_kernel": 4}, {}),
+    "MRS, already subtracted, force_subtract": (
+        "mir_mrs", {"force_subtract": True}, {"bkg_subtract": "COMPLETE"}),
+    "MRS, already subtracted, skipped": ("mir_mrs", {}, {"master_background": "COMPLETE"}),
+    "NRS IFU, defaults": ("nrs_ifu", {}, {}),
+    "NRS IFU, median_kernel=3": ("nrs_ifu", {"median_kernel": 3}, {}),
+    "NRS IFU, already subtracted, force_subtract": (
+        "nrs_ifu", {"force_subtract": True}, {"bkg_subtract": "COMPLETE"}),
+}
+
+
+@pytest.mark.parametrize("case", list(IFU_CASES))
+def test_ifu_same_as_jwst(case: str, jwst_offline) -> None:
+    mode, params, status = IFU_CASES[case]
+    inputs = with_status(simulated_ifu(mode), **status)
+    ours, theirs = run_both(inputs, **params)
+    skipped = bool(status) and not params.get("force_subtract")
+    assert ours.status == ("SKIPPED" if skipped else "COMPLETE")
+    if skipped:
+        theirs = [p for p in theirs if p.get("asn.exptype") == "science"]
+    worst = assert_same_subtracted(list(ours.products), theirs)
+    assert worst["data"] == 0.0  # the same float32 operations: bit for bit
+    science = [p for p in inputs if p.get("asn.exptype") == "science"]
+    changed = [not np.array_equal(a.part.data, b.part.data, equal_nan=True)
+               for a, b in zip(ours.products, science, strict=True)]
+    assert changed == [not skipped] * len(science)
+
+
+def test_nirspec_ifu_point_source_pathloss(jwst_offline) -> None:
+    inputs = [with_pathloss_arrays(p, i) if p.get("asn.exptype") == "science" else p
+              for i, p in enumerate(simulated_ifu("nrs_ifu"))]
+    ours, theirs = run_both(inputs)
+    worst = assert_same_subtracted(list(ours.products), theirs)
+    assert worst["data"] == 0.0
+    plain = master_background(list(simulated_ifu("nrs_ifu")))
+    assert not np.allclose(plain.products[0].part.data, ours.products[0].part.data,
+                           equal_nan=True)  # the pathloss ratio did act
+
+
+def test_ifu_user_background_and_saved_backgrounds(tmp_path: Path, monkeypatch,
+                                                   jwst_offline) -> None:
+    monkeypatch.chdir(tmp_path)  # jwst writes the saved backgrounds there
+    path = tmp_path / "user_mrs_x1d.fits"
+    loaded = user_spectrum(path, (5.2, 9.0), "MIR_MRS")  # part of channels 1 and 2
+    inputs = list(simulated_ifu("mir_mrs"))
+    from jwst.master_background import MasterBackgroundStep
+
+    ours = master_background(inputs, user_background=loaded, save_background=True)
+    theirs = run_jwst_step(MasterBackgroundStep, inputs, user_background=str(path),
+                           save_background=True)
+    subtracted = [o.product for o in ours.outputs if o.suffix == "mbsub"]
+    assert_same_subtracted(subtracted, theirs)
+    assert subtracted[0].get("background.master_background_file") == path.name
+    paths_2d = sorted(tmp_path.glob("*masterbg2d*.fits"))
+    backgrounds = [o.product for o in ours.outputs if o.suffix == "masterbg2d"]
+    assert len(paths_2d) == len(backgrounds) == 4
+    for mine, saved in zip(backgrounds, paths_2d, strict=True):
+        assert_arrays_match(mine.part.data, read_product(saved).part.data, rtol=0.0,
+                            name=saved.name)
+        # outside the user spectrum: 0 and (IFU) no DO_NOT_USE added
+        assert (mine.part.data == 0).any() and (mine.part.data > 0).any()
+    np.testing.assert_array_equal(subtracted[0].part.dq, inputs[0].part.dq)
+
+
+def test_nirspec_ifu_simulator_wcs_gives_the_jwst_form_result() -> None:
+    """Our result on the simulator's own WCS equals the one on jwst's WCS form."""
+    direct = master_background(list(simulated_ifu("nrs_ifu", jwst_wcs=False)))
+    rebuilt = master_background(list(simulated_ifu("nrs_ifu")))
+    for a, b in zip(direct.products, rebuilt.products, strict=True):
+        np.testing.assert_array_equal(a.part.data, b.part.data)
