@@ -8,17 +8,23 @@ in auto mode, and display its dashboard::
     %load_ext spec3nb
     session = %spec3_simulate mir_lrs --seed 1
     session = %spec3 data/jw01234-o001_spec3_asn.json
+    %spec3_close session        # remove its temporary folder now
 
-Loading the extension again only registers the same magics again.
+A temporary folder lives as long as its session: it is removed by ``%spec3_close``, when
+the session is garbage-collected, when the extension is unloaded, or at the latest when the
+kernel shuts down (an ``atexit`` hook registered with the first folder). Loading the
+extension again only registers the same magics again.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import atexit
 import shlex
 import shutil
 import tempfile
+import threading
 import weakref
 from pathlib import Path
 from typing import Any
@@ -114,10 +120,72 @@ def open_session(paths: list[str], *, auto: bool = True) -> Any:
     return Spec3Session.from_files([path], auto=auto)
 
 
+class TemporaryFolders:
+    """The temporary dataset folders of simulated sessions, each tied to its session.
+
+    A folder goes when :meth:`release` is called for its session, when the session is
+    garbage-collected, on :meth:`remove_all`, or at interpreter exit (kernel shutdown): the
+    first folder registers an ``atexit`` hook, so nothing happens at import time.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._finalizers: dict[int, weakref.finalize] = {}
+        self._hooked = False
+
+    def add(self, session: Any, folder: Path) -> None:
+        """Remove `folder` with `session` (whichever of the triggers above comes first)."""
+        finalizer = weakref.finalize(session, shutil.rmtree, folder, True)
+        with self._lock:
+            self._finalizers = {k: f for k, f in self._finalizers.items() if f.alive}
+            self._finalizers[id(session)] = finalizer
+            if not self._hooked:
+                atexit.register(self.remove_all)
+                self._hooked = True
+
+    def folder_of(self, session: Any) -> Path | None:
+        """The temporary folder of `session` (None if it has none, or it was removed)."""
+        with self._lock:
+            finalizer = self._finalizers.get(id(session))
+        info = finalizer.peek() if finalizer is not None else None
+        return None if info is None or info[0] is not session else Path(info[2][0])
+
+    def release(self, session: Any) -> Path | None:
+        """Remove the temporary folder of `session` now; return it (None if it had none)."""
+        folder = self.folder_of(session)
+        if folder is None:
+            return None
+        with self._lock:
+            finalizer = self._finalizers.pop(id(session))
+        finalizer()
+        return folder
+
+    def remove_all(self) -> int:
+        """Remove every folder still held; return how many there were."""
+        with self._lock:
+            finalizers, self._finalizers = list(self._finalizers.values()), {}
+        alive = [f for f in finalizers if f.alive]
+        for finalizer in alive:
+            finalizer()
+        return len(alive)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(f.alive for f in self._finalizers.values())
+
+    def __repr__(self) -> str:
+        return f"<TemporaryFolders {len(self)} held>"
+
+
+#: The folders of ``%spec3_simulate`` sessions (one registry per process, as there is
+#: one kernel: the magics, unload and the exit hook must all see the same folders).
+TEMPORARY = TemporaryFolders()
+
+
 def simulate_session(mode: str, *, out: str | None = None, auto: bool = True,
-                     **options: Any) -> Any:
-    """Simulate `mode` into `out` (a temporary folder, removed with the session, if None)
-    and open it.
+                     folders: TemporaryFolders | None = None, **options: Any) -> Any:
+    """Simulate `mode` into `out` (a temporary folder tied to the session, if None) and
+    open it.
 
     Parameters
     ----------
@@ -127,6 +195,8 @@ def simulate_session(mode: str, *, out: str | None = None, auto: bool = True,
         The folder.
     auto : bool
         Recompute by itself after every change.
+    folders : TemporaryFolders, optional
+        Who removes the temporary folder (:data:`TEMPORARY` by default).
     **options : Any
         Passed to :func:`spec3nb.simulate.simulate` (seed, size, nexp ...).
 
@@ -142,10 +212,15 @@ def simulate_session(mode: str, *, out: str | None = None, auto: bool = True,
         raise UsageError(f"%spec3_simulate: unknown mode {mode!r} "
                          f"(one of {', '.join(SIM_MODES)})")
     folder = Path(out) if out else Path(tempfile.mkdtemp(prefix=f"spec3nb-{mode}-"))
-    simulate_to(folder, mode, **options)
-    session = Spec3Session.from_simulation(folder, auto=auto)
+    try:
+        simulate_to(folder, mode, **options)
+        session = Spec3Session.from_simulation(folder, auto=auto)
+    except BaseException:
+        if out is None:  # nothing will own the folder: do not leave it behind
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     if out is None:
-        weakref.finalize(session, shutil.rmtree, folder, True)
+        (TEMPORARY if folders is None else folders).add(session, folder)
     return session
 
 
@@ -182,8 +257,22 @@ class Spec3Magics(Magics):
             _show(session)
         return session
 
+    @line_magic
+    def spec3_close(self, line: str) -> None:
+        """Remove the temporary folder of a simulated session: ``%spec3_close session``."""
+        name = line.strip()
+        if not name:
+            raise UsageError("%spec3_close: give the session's variable name")
+        if name not in self.shell.user_ns:
+            raise UsageError(f"%spec3_close: no variable {name!r}")
+        session = self.shell.user_ns[name]
+        session.graph.auto = False  # its inputs are going: do not recompute from them
+        folder = TEMPORARY.release(session)
+        if folder is None:
+            print(f"{name} has no temporary folder")
+
     def __repr__(self) -> str:
-        return "<Spec3Magics %spec3, %spec3_simulate>"
+        return "<Spec3Magics %spec3, %spec3_simulate, %spec3_close>"
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -195,3 +284,14 @@ def load_ipython_extension(ipython: Any) -> None:
         The shell.
     """
     ipython.register_magics(Spec3Magics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext spec3nb``: remove the temporary folders of simulated sessions.
+
+    Parameters
+    ----------
+    ipython : IPython.core.interactiveshell.InteractiveShell
+        The shell.
+    """
+    TEMPORARY.remove_all()

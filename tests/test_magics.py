@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from spec3nb.magics import Spec3Magics, load_ipython_extension
+from spec3nb.magics import (
+    TEMPORARY,
+    Spec3Magics,
+    TemporaryFolders,
+    load_ipython_extension,
+    simulate_session,
+    unload_ipython_extension,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +39,7 @@ def test_loading_twice_is_harmless(shell) -> None:
     load_ipython_extension(shell)
     line = shell.magics_manager.magics["line"]
     assert "spec3" in line and "spec3_simulate" in line
-    assert repr(Spec3Magics(shell)) == "<Spec3Magics %spec3, %spec3_simulate>"
+    assert repr(Spec3Magics(shell)) == "<Spec3Magics %spec3, %spec3_simulate, %spec3_close>"
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +86,59 @@ def test_temporary_folder_goes_with_the_session(shell) -> None:
     assert not folder.exists()
 
 
+def test_spec3_close_removes_the_folder_now(shell) -> None:
+    session = shell.run_line_magic("spec3_simulate", "mir_lrs --no-dashboard --manual")
+    shell.user_ns["closing"] = session
+    folder = TEMPORARY.folder_of(session)
+    assert folder is not None and folder.exists()
+    shell.run_line_magic("spec3_close", "closing")
+    assert not folder.exists()  # while the session is still referenced
+    assert TEMPORARY.folder_of(session) is None
+    assert session.graph.auto is False
+    with capture_output() as captured:
+        shell.run_line_magic("spec3_close", "closing")  # twice: said, harmless
+    assert "closing has no temporary folder" in captured.stdout
+    with pytest.raises(UsageError, match="no variable 'nothing_here'"):
+        shell.run_line_magic("spec3_close", "nothing_here")
+    del shell.user_ns["closing"]
+
+
+def test_unload_and_registry(tmp_path) -> None:
+    folders = TemporaryFolders()
+    sessions = [simulate_session("mir_lrs", auto=False, folders=folders, seed=k)
+                for k in range(2)]
+    held = [folders.folder_of(s) for s in sessions]
+    assert all(f is not None and f.exists() for f in held) and len(folders) == 2
+    assert repr(folders) == "<TemporaryFolders 2 held>"
+    assert folders.release(sessions[0]) == held[0] and not held[0].exists()
+    assert folders.release(sessions[0]) is None
+    assert folders.remove_all() == 1 and not held[1].exists() and len(folders) == 0
+    # the extension's unload removes the shared registry's folders
+    shell = InteractiveShell.instance()
+    session = simulate_session("mir_lrs", auto=False)
+    folder = TEMPORARY.folder_of(session)
+    unload_ipython_extension(shell)
+    assert not folder.exists()
+    # an out folder is the user's: never registered
+    kept = simulate_session("mir_lrs", auto=False, out=str(tmp_path / "mine"))
+    assert TEMPORARY.folder_of(kept) is None and (tmp_path / "mine").exists()
+
+
+def test_folder_removed_at_kernel_exit(tmp_path) -> None:
+    # A session still referenced when the interpreter ends: the exit hook removes it.
+    code = ("from IPython.core.interactiveshell import InteractiveShell\n"
+            "ip = InteractiveShell.instance()\n"
+            "ip.run_line_magic('load_ext', 'spec3nb.magics')\n"
+            "ip.user_ns['s'] = ip.run_line_magic('spec3_simulate', "
+            "'mir_lrs --no-dashboard --manual')\n"
+            "print(ip.user_ns['s'].inputs.association.path.parent)\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True, cwd=tmp_path).stdout.strip().splitlines()[-1]
+    folder = Path(out)
+    assert folder.name.startswith("spec3nb-mir_lrs-")
+    assert not folder.exists()
+
+
 def test_usage_errors(shell, tmp_path) -> None:
     with pytest.raises(UsageError, match="unknown mode 'nope'"):
         shell.run_line_magic("spec3_simulate", "nope --no-dashboard")
@@ -89,8 +151,6 @@ def test_usage_errors(shell, tmp_path) -> None:
 
 
 def test_magics_module_is_light() -> None:
-    import subprocess
-
     out = subprocess.run([sys.executable, "-c", "import spec3nb.magics, sys; "
                           "print(sorted(m for m in ('ipywidgets', 'bqplot', 'ipyvolume', "
                           "'numpy') if m in sys.modules))"], check=True,

@@ -48,7 +48,7 @@ class Graph:
         Where results are kept (a new one by default).
     """
 
-    def __init__(self, *, auto: bool = False, debounce: float = 0.15,
+    def __init__(self, *, auto: bool = False, debounce: float = 0.05,
                  cache: ResultCache | None = None) -> None:
         self._nodes: dict[str, Node] = {}
         self._children: dict[str, list[str]] = {}

@@ -150,7 +150,7 @@ def _valid_arrays(part: Part) -> tuple[np.ndarray, Variances]:
     return cleaned("data"), Variances(*(cleaned(k) for k in _VARIANCE_KEYS))
 
 
-def _wavelengths(slit: Slit) -> np.ndarray:
+def slit_wavelengths(slit: Slit) -> np.ndarray:
     """The slit's WAVELENGTH array, or the WCS's where it is missing or all zero."""
     wave = slit.part.arrays.get("wavelength")
     if wave is not None and wave.size:
@@ -368,7 +368,7 @@ def extract_slit(slit: Slit, product: Product, settings: Mapping[str, Any], refe
         return params
     if slit.part.wcs is None:
         raise _fail(slit, "no WCS: assign_wcs must have run on the input")
-    wave = _wavelengths(slit)
+    wave = slit_wavelengths(slit)
     _check_dispaxis(slit, dispaxis, wave)
     image, var = _valid_arrays(slit.part)
     if not np.isfinite(image).any():
@@ -413,6 +413,37 @@ def _slit_parameters(slit: Slit, exp_type: str, order: int, dispaxis: Any,
     if dispaxis is None:
         return f"slit {slit.name}: no DISPAXIS (dispersion direction)"
     return params
+
+
+def slit_aperture(slit: Slit, product: Product, settings: Mapping[str, Any], reference: Any
+                  ) -> Aperture | str:
+    """The aperture extract_1d uses on one slit (parameters resolved, placed on the source
+    and offset), or why the slit is skipped; what the s2d viewer draws.
+
+    Parameters
+    ----------
+    slit : Slit
+        The slit.
+    product : Product
+        The product it belongs to.
+    settings : Mapping[str, Any]
+        The step parameters, as for :func:`extract_slit`.
+    reference : Extract1dReference or None
+        The extract1d reference (with ``extract_width`` applied).
+
+    Returns
+    -------
+    Aperture or str
+        The aperture (``params.bkg_coeff`` are the placed background regions).
+    """
+    exp_type = product.exp_type or ""
+    order = slit.get("wcsinfo.spectral_order", 1)
+    dispaxis = slit.get("wcsinfo.dispersion_direction")
+    params = _slit_parameters(slit, exp_type, order, dispaxis, _source_type(product, slit),
+                              settings, reference)
+    if isinstance(params, str):
+        return params
+    return define_aperture(slit, params, slit_wavelengths(slit), exp_type)
 
 
 def _is_prism(product: Product) -> bool:

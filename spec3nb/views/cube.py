@@ -21,6 +21,7 @@ import numpy as np
 
 from spec3nb.views import Throttle, source_data, source_label, unobserve
 from spec3nb.views.image import stretch
+from spec3nb.views.spectrum import finite_end
 
 MAX_PLANES = 256
 # ipyvolume's pylab keeps a "current figure": build figures one at a time.
@@ -148,6 +149,7 @@ class CubeView(widgets.VBox):
                 self.spectrum_figure, widgets.HBox([self.volume_button, self.volume_note]),
                 self.volume_box]
         super().__init__(children=rows, **kwargs)
+        self.add_class("spec3nb-cube")
         self.refresh.now()
 
     def _build_figures(self) -> None:
@@ -243,9 +245,9 @@ class CubeView(widgets.VBox):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             spectrum = np.nanmean(part.data[:, y0: y1 + 1, x0: x1 + 1], axis=(1, 2))
+        x, y = finite_end(cube_wavelengths(part), spectrum)
         with self.spectrum_line.hold_sync():
-            self.spectrum_line.x = cube_wavelengths(part)
-            self.spectrum_line.y = np.asarray(spectrum, dtype=float)
+            self.spectrum_line.x, self.spectrum_line.y = x, y
         self.region_box.x = [x0 - 0.5, x1 + 0.5, x1 + 0.5, x0 - 0.5, x0 - 0.5]
         self.region_box.y = [y0 - 0.5, y0 - 0.5, y1 + 0.5, y1 + 0.5, y0 - 0.5]
         self._draw_slice()

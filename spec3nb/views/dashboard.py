@@ -5,6 +5,10 @@ run button, a source selector (MOS, WFSS), one tab per node with its status, err
 traceback on demand, its parameter form, its viewers and a log pane fed by the session's
 event log and by Python logging, and a button that saves the products. The dashboard
 follows the session through its event log; every redraw is throttled.
+
+A tab's viewers are put into the page only when the tab is first shown: a bqplot figure
+rendered in a hidden tab measures a zero-sized box and logs errors in the browser (negative
+widths, "Could not create a view"). The viewers exist, and follow their nodes, from the start.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ def _event_text(event: Any) -> str:
 class NodePanel(widgets.VBox):
     """One node's tab: status, error (traceback on demand), parameters, views and log.
 
+    The views are placed into the tab by :meth:`show_views` (when the tab is first shown).
+
     Parameters
     ----------
     node : Node
@@ -78,9 +84,21 @@ class NodePanel(widgets.VBox):
         params = widgets.Accordion(children=[self.form], titles=("parameters",))
         params.selected_index = None
         log = widgets.Accordion(children=[self.log_pane], titles=("log",))
+        self.view_box = widgets.VBox([])
         super().__init__(children=[self.state, widgets.HBox([self.error, self.show_traceback]),
-                                   self.traceback, params, *views, log], **kwargs)
+                                   self.traceback, params, self.view_box, log], **kwargs)
+        self.add_class("spec3nb-panel")
         self.update()
+
+    @property
+    def views_shown(self) -> bool:
+        """Whether the views are in the tab yet."""
+        return bool(self.view_box.children)
+
+    def show_views(self) -> None:
+        """Put the views into the tab (once; the tab is visible now)."""
+        if not self.views_shown and self.views:
+            self.view_box.children = tuple(self.views)
 
     def update(self) -> None:
         """Show the node's status, run time and error."""
@@ -159,6 +177,7 @@ class Dashboard(widgets.VBox):
                        for n, node in self.nodes.items()}
         self.tabs = widgets.Tab(children=list(self.panels.values()),
                                 titles=tuple(self.panels))
+        self.tabs.observe(self._on_tab, names="selected_index")
         self.refresh = Throttle(self._redraw, interval)
         self.log_flush = Throttle(self._write_lines, interval)
         self._unsubscribe = session.graph.log.subscribe(self._on_event)
@@ -174,6 +193,8 @@ class Dashboard(widgets.VBox):
         other.selected_index = None
         super().__init__(children=[header, self.graph_row, top, self.message, self.tabs, save,
                                    other], **kwargs)
+        self.add_class("spec3nb-dashboard")
+        self._on_tab()
         self._redraw()
 
     def _header(self) -> str:
@@ -210,6 +231,11 @@ class Dashboard(widgets.VBox):
     def select(self, name: str) -> None:
         """Show the tab of node `name`."""
         self.tabs.selected_index = list(self.panels).index(name)
+
+    def _on_tab(self, _: Any = None) -> None:
+        index = self.tabs.selected_index
+        if index is not None and 0 <= index < len(self.panels):
+            list(self.panels.values())[index].show_views()
 
     def _on_auto(self, change: dict) -> None:
         self.session.graph.auto = change["new"] == "auto"

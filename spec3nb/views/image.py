@@ -1,10 +1,17 @@
-"""The 2-D viewer (bqplot): cal/crf/s2d images with a stretch, outliers and the extraction aperture.
+"""The 2-D viewer (bqplot): cal/crf/s2d images with a stretch, outliers, the extraction
+aperture and the background regions.
 
 The image is a bqplot ``HeatMap`` (a canvas raster, not one SVG element per pixel). Pixels
 that outlier_detection flagged (DQ ``OUTLIER``) are marked on top. On an s2d, the aperture
 extract_1d used (the ``extraction_*start/stop`` attributes of its x1d) is drawn as a band
 with a brush: dragging the brush sets extract_1d's ``extract_width`` and
 ``position_offset``, which recomputes the spectrum in auto mode.
+
+The background regions (the EXTRACT1D reference's ``bkg_coeff``, placed as the step places
+them: :mod:`spec3nb.views.regions`) are drawn too. jwst 3.0.0 has no parameter that sets
+them apart from the aperture: they move with it by ``position_offset``. So in "background"
+edit mode, dragging their band moves aperture and regions together (``position_offset``);
+their widths come from the reference file only (``override_extract1d``).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from spec3nb.views import Throttle, source_data, source_label, unobserve
+from spec3nb.views.regions import ReferenceCache, Regions, background_regions
 
 OUTLIER = 1 << 4  # the DQ bit outlier_detection sets (spec3nb.datamodels.dq.OUTLIER)
 MAX_MARKS = 5000
@@ -33,6 +41,7 @@ class Frame:
     label: str
     part: Any
     suffix: str
+    product: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +91,7 @@ def frames_of(node: Any, source: str | None) -> list[Frame]:
             bits = [output.suffix, str(index if output.origin is None else output.origin)]
             if len(product.parts) > 1:
                 bits.append(str(name) if name else f"part {k}")
-            found.append(Frame(" ".join(bits), part, output.suffix))
+            found.append(Frame(" ".join(bits), part, output.suffix, product))
     return found
 
 
@@ -152,6 +161,8 @@ class ImageView(widgets.VBox):
         self.node, self.source, self.aperture_node = node, source, aperture_node
         self.frames: list[Frame] = []
         self.aperture: Aperture | None = None
+        self.regions: Regions | None = None
+        self._references = ReferenceCache()
         self._lock = threading.RLock()
         self._syncing = False
         self.frame = widgets.Dropdown(options=[], description="image")
@@ -159,17 +170,24 @@ class ImageView(widgets.VBox):
                                         description="stretch")
         self.show_outliers = widgets.Checkbox(value=True, description="outliers",
                                               indent=False)
+        self.edit = widgets.ToggleButtons(
+            options=["aperture", "background"], value="aperture",
+            tooltips=["drag: extract_width and position_offset",
+                      "drag: position_offset (the regions move with the aperture, as in jwst)"],
+            description="drag", style={"button_width": "8em", "description_width": "3em"},
+            layout={"display": "none", "width": "auto", "flex": "0 0 auto"})
         self.status = widgets.HTML("")
         self._build_figure()
         self.refresh = Throttle(self._redraw, interval)
-        for control in (self.frame, self.stretch, self.show_outliers):
+        for control in (self.frame, self.stretch, self.show_outliers, self.edit):
             control.observe(lambda _: self.refresh.now(), names="value")
         followed = [n for n in (node, aperture_node) if n is not None]
         for each in followed:
             each.observe(self.refresh, names=["output"])
         self.brush.observe(self._on_brush, names=["selected", "brushing"])
-        controls = widgets.HBox([self.frame, self.stretch, self.show_outliers])
+        controls = widgets.HBox([self.frame, self.stretch, self.show_outliers, self.edit])
         super().__init__(children=[controls, self.status, self.figure], **kwargs)
+        self.add_class("spec3nb-image")
         self.refresh.now()
 
     def _build_figure(self) -> None:
@@ -186,13 +204,18 @@ class ImageView(widgets.VBox):
                                                                "y": self.y_scale},
                                            colors=["#ffffff"], stroke_width=2,
                                            line_style="dashed")
+        self.background_lines = bqplot.Lines(x=[], y=[], scales={"x": self.x_scale,
+                                                                 "y": self.y_scale},
+                                             colors=["#00e5ff"], stroke_width=1.5,
+                                             line_style="dash_dotted")
         self.brush = bqplot.interacts.BrushIntervalSelector(scale=self.y_scale,
                                                             orientation="vertical",
                                                             color="#ffcc00")
         axes = [bqplot.Axis(scale=self.x_scale, label="x (pixels)"),
                 bqplot.Axis(scale=self.y_scale, side="left", label="y (pixels)"),
                 bqplot.ColorAxis(scale=self.colour_scale, side="right")]
-        self.figure = bqplot.Figure(marks=[self.heatmap, self.outliers, self.aperture_lines],
+        marks = [self.heatmap, self.outliers, self.background_lines, self.aperture_lines]
+        self.figure = bqplot.Figure(marks=marks,
                                     axes=axes, padding_x=0, padding_y=0,
                                     fig_margin={"top": 20, "bottom": 45, "left": 55,
                                                 "right": 70},
@@ -249,10 +272,15 @@ class ImageView(widgets.VBox):
 
     def _draw_aperture(self, frame: Frame) -> None:
         node = self.aperture_node
-        aperture = aperture_of(node, self.source) if node is not None else None
-        if aperture is None or frame.suffix != "s2d":
+        on_s2d = node is not None and frame.suffix == "s2d"
+        aperture = aperture_of(node, self.source) if on_s2d else None
+        self.regions = (background_regions(frame.product, frame.part, node, self._references)
+                        if on_s2d and frame.product is not None else None)
+        self._draw_regions(frame)
+        if aperture is None:
             self.aperture = None
             self.aperture_lines.x, self.aperture_lines.y = [], []
+            self.figure.interaction = None
             return
         self.aperture = aperture
         ny, nx = frame.part.data.shape
@@ -267,14 +295,36 @@ class ImageView(widgets.VBox):
             self.brush.scale, self.brush.orientation = self.x_scale, "horizontal"
         with self.aperture_lines.hold_sync():
             self.aperture_lines.x, self.aperture_lines.y = x, y
-        self._syncing = True
-        try:
-            self.brush.selected = np.array([low, high])
-        finally:
-            self._syncing = False
+        self._set_brush(self.regions.span if self._editing_background else (low, high))
         self.figure.interaction = self.brush
         self.status.value += (f"; aperture {aperture.width:.2f} px wide at "
                               f"{aperture.centre:.2f} (drag to edit)")
+
+    @property
+    def _editing_background(self) -> bool:
+        return self.edit.value == "background" and self.regions is not None
+
+    def _set_brush(self, interval: tuple[float, float]) -> None:
+        self._syncing = True
+        try:
+            self.brush.selected = np.array(interval)
+        finally:
+            self._syncing = False
+
+    def _draw_regions(self, frame: Frame) -> None:
+        """Draw the background regions (lower and upper edge of each) or clear them."""
+        regions = self.regions
+        self.edit.layout.display = "" if regions is not None else "none"
+        if regions is None:
+            self.background_lines.x, self.background_lines.y = [], []
+            return
+        along = np.broadcast_to(regions.along, regions.edges.shape)
+        x, y = (along, regions.edges) if regions.dispaxis == 1 else (regions.edges, along)
+        with self.background_lines.hold_sync():
+            self.background_lines.x, self.background_lines.y = x, y
+            self.background_lines.opacities = [1.0 if regions.used else 0.4]
+        state = "subtracted" if regions.used else "not subtracted (subtract_background)"
+        self.status.value += f"; {regions.count} background regions, {state}"
 
     # ------------------------------------------------------------ editing
 
@@ -284,7 +334,34 @@ class ImageView(widgets.VBox):
         selected = self.brush.selected
         if selected is None or len(selected) != 2:
             return
-        self.set_aperture(float(min(selected)), float(max(selected)))
+        low, high = float(min(selected)), float(max(selected))
+        if self._editing_background:
+            self.move_background(low, high)
+        else:
+            self.set_aperture(low, high)
+
+    def move_background(self, low_edge: float, high_edge: float) -> None:
+        """Move the background regions so that their band covers `low_edge` .. `high_edge`.
+
+        jwst moves the regions only together with the aperture (``position_offset``): the
+        band's centre shift is added to extract_1d's ``position_offset``; a change of the
+        band's width cannot be expressed by a jwst parameter and is undone.
+
+        Parameters
+        ----------
+        low_edge, high_edge : float
+            The dragged band, in pixel coordinates across the dispersion.
+        """
+        node, regions = self.aperture_node, self.regions
+        if node is None or regions is None:
+            return
+        low, high = regions.span
+        shift = (low_edge + high_edge) / 2.0 - (low + high) / 2.0
+        offset = round(float(node.position_offset) + shift, 2)
+        if offset == node.position_offset:
+            self._set_brush((low, high))  # nothing to recompute: show the regions again
+            return
+        node.position_offset = offset
 
     def set_aperture(self, low_edge: float, high_edge: float) -> None:
         """Move the aperture to cover the pixel edges `low_edge` .. `high_edge`.
@@ -322,5 +399,7 @@ class ImageView(widgets.VBox):
         extra = ""
         if self.aperture is not None:
             extra = f", aperture {self.aperture.width:.2f} px at {self.aperture.centre:.2f}"
+        if self.regions is not None:
+            extra += f", {self.regions.count} background regions"
         return (f"<ImageView {self.node.name} source={source_label(self.source)}: "
                 f"{len(self.frames)} images, showing {shown}{extra}>")

@@ -117,7 +117,10 @@ class ParamControl:
         self._syncing = False
         self.control = make_control(param)
         tip = f"{param.doc} ({param.type_name}; default {param.default!r})"
-        self.control.tooltip = tip
+        # The tooltip goes on the input boxes: ipywidgets 8's front end fails to render a
+        # Box given a tooltip (it reads the Box's missing description).
+        for box in self._value_widgets():
+            box.tooltip = tip
         self.label = widgets.Label(param.name, tooltip=tip, layout={"width": "14em"})
         self.none_toggle = self._make_none_toggle()
         self.reset_button = widgets.Button(icon="undo", tooltip=f"reset to {param.default!r}",
@@ -125,6 +128,7 @@ class ParamControl:
         self.error = widgets.HTML("")
         parts = [self.label] + ([self.none_toggle] if self.none_toggle else [])
         self.widget = widgets.HBox([*parts, self.control, self.reset_button, self.error])
+        self.widget.add_class(f"spec3nb-param-{param.name}")  # a handle for browser tests
         for value_widget in self._value_widgets():
             value_widget.observe(self._from_control, names="value")
         if self.none_toggle is not None:
@@ -222,8 +226,41 @@ class ParamControl:
                 f"{type(self.control).__name__} = {getattr(self.node, self.name)!r}>")
 
 
+def declaration_order(node: Any) -> list[Param]:
+    """A node's parameter declarations in the order they were declared, jwst's first.
+
+    traitlets lists a class's traits alphabetically; the node class keeps its traits in its
+    ``__dict__`` in declaration order (the step's ``params`` tuple, then the reference
+    overrides), which is also the order of jwst's spec. Parameters spec3nb adds
+    (``jwst=False``) follow jwst's, in their own declaration order.
+
+    Parameters
+    ----------
+    node : Node
+        The node.
+
+    Returns
+    -------
+    list[Param]
+        Every declaration of ``node.params()``.
+    """
+    params = node.params()
+    ordered: list[str] = []
+    for cls in reversed(type(node).__mro__):
+        for name, value in vars(cls).items():
+            declared = getattr(value, "metadata", {}).get("param") if isinstance(
+                value, traitlets.TraitType) else None
+            if declared is not None and name in params and name not in ordered:
+                ordered.append(name)
+    ordered += [n for n in params if n not in ordered]  # anything declared elsewhere
+    found = [params[n] for n in ordered]
+    return [p for p in found if p.jwst] + [p for p in found if not p.jwst]
+
+
 class ParamForm(widgets.VBox):
     """The parameter form of one node: a row per parameter and a reset-all button.
+
+    Rows follow the declaration order (jwst's order), spec3nb-only parameters last.
 
     Parameters
     ----------
@@ -235,7 +272,8 @@ class ParamForm(widgets.VBox):
 
     def __init__(self, node: Any, names: Sequence[str] | None = None, **kwargs: Any) -> None:
         params = node.params()
-        chosen = list(params) if names is None else [n for n in names if n in params]
+        chosen = ([p.name for p in declaration_order(node)] if names is None
+                  else [n for n in names if n in params])
         self.node = node
         self.controls = {n: ParamControl(node, params[n]) for n in chosen}
         self.reset_all = widgets.Button(description="Reset all", icon="undo",

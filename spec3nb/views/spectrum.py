@@ -140,6 +140,30 @@ def _cat(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
+def finite_end(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the points after a curve's last finite one (display only).
+
+    bqplot places each curve's label at its last point: a NaN there becomes an invalid SVG
+    transform, which the browser logs as an error on every redraw.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(n,)`` abscissae.
+    y : numpy.ndarray
+        ``(n,)`` or ``(k, n)`` ordinates (every row must be finite at the new end).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The curve up to and including its last point where x and every y are finite.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    good = np.isfinite(x) & np.all(np.isfinite(np.atleast_2d(y)), axis=0)
+    end = int(np.flatnonzero(good)[-1]) + 1 if good.any() else 0
+    return x[:end], y[..., :end]
+
+
 def _join(parts: list[np.ndarray]) -> np.ndarray:
     """Several curves as one, broken by NaNs (orders or slits drawn as one line)."""
     gap = np.array([np.nan])
@@ -175,6 +199,7 @@ class SpectrumView(widgets.VBox):
             node.observe(self.refresh, names=["output"])
         super().__init__(children=[widgets.HBox([self.quantity, self.status]), self.figure,
                                    self.toolbar], **kwargs)
+        self.add_class("spec3nb-spectrum")
         self.refresh.now()
 
     def _build_figure(self) -> None:
@@ -245,10 +270,12 @@ class SpectrumView(widgets.VBox):
 
     def _draw_main(self, xs: list, ys: list, los: list, his: list, fx: list, fy: list
                    ) -> None:
+        x, y = finite_end(_join(xs), _join(ys))
         with self.line.hold_sync():
-            self.line.x, self.line.y = _join(xs), _join(ys)
+            self.line.x, self.line.y = x, y
+        x, band = finite_end(_join(xs), np.vstack([_join(los), _join(his)]))
         with self.band.hold_sync():
-            self.band.x, self.band.y = _join(xs), np.vstack([_join(los), _join(his)])
+            self.band.x, self.band.y = x, band
         with self.flagged.hold_sync():
             self.flagged.x, self.flagged.y = _cat(fx), _cat(fy)
 
@@ -257,15 +284,16 @@ class SpectrumView(widgets.VBox):
         for spectrum in self.overlay_spectra:
             y = _column(spectrum, (value_name,))
             if y is not None:
-                curves.append(decimate(np.asarray(spectrum.wavelength, float), y))
+                cx, cy = finite_end(*decimate(np.asarray(spectrum.wavelength, float), y))
+                if cx.size:
+                    curves.append((cx, cy))
         if not curves:
             self.overlay.x, self.overlay.y = [], []
             return
+        # Shorter curves are padded with their own last point (not NaN: see finite_end).
         size = max(c[0].size for c in curves)
-        x = np.full((len(curves), size), np.nan)
-        y = np.full((len(curves), size), np.nan)
-        for i, (cx, cy) in enumerate(curves):
-            x[i, : cx.size], y[i, : cy.size] = cx, cy
+        x = np.array([np.pad(cx, (0, size - cx.size), mode="edge") for cx, _ in curves])
+        y = np.array([np.pad(cy, (0, size - cy.size), mode="edge") for _, cy in curves])
         with self.overlay.hold_sync():
             self.overlay.x, self.overlay.y = x, y
 
@@ -274,8 +302,10 @@ class SpectrumView(widgets.VBox):
             states = ", ".join(f"{n.name}: {n.status}" for n in self.nodes)
             return f"<i>no spectrum yet ({states})</i>"
         points = sum(s.wavelength.size for s in self.spectra)
+        # Only decimation is worth a note (trailing NaNs are not drawn either way).
+        decimated = any(s.wavelength.size > MAX_POINTS for s in self.spectra)
         shown = int(np.isfinite(self.line.x).sum()) if len(self.line.x) else 0
-        note = f", {shown} shown" if shown < points else ""
+        note = f", {shown} shown" if decimated else ""
         return (f"{len(self.spectra)} spectra, {points} points{note}; "
                 f"{len(self.overlay_spectra)} overlaid")
 

@@ -51,6 +51,25 @@ def test_widget_tree(board, lrs) -> None:
                            "resample_spec: done, extract_1d: done, combine_1d: skipped>")
 
 
+def test_views_enter_the_page_when_their_tab_is_shown(board, lrs) -> None:
+    # Figures in hidden tabs would be laid out in a zero-sized box by the browser.
+    shown = {n: p.views_shown for n, p in board.panels.items()}
+    assert shown == {n: n == lrs.step_names[0] for n in lrs.step_names}
+    first = board.panels[lrs.step_names[0]]
+    assert list(first.view_box.children) == first.views
+    extract = board.panels["extract_1d"]
+    assert extract.view_box.children == ()
+    board.select("extract_1d")
+    assert board.tabs.selected_index == lrs.step_names.index("extract_1d")
+    assert list(extract.view_box.children) == extract.views
+    # The hidden views followed their nodes all along.
+    assert len(extract.views[0].line.y) > 0
+    board.select(lrs.step_names[0])
+    assert list(extract.view_box.children) == extract.views  # shown once, kept
+    assert "spec3nb-dashboard" in board._dom_classes
+    assert "spec3nb-param-extract_width" in extract.form["extract_width"].widget._dom_classes
+
+
 def test_form_edit_recomputes_and_redraws(board, lrs) -> None:
     panel = board.panels["extract_1d"]
     spectrum = panel.views[0]

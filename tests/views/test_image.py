@@ -81,3 +81,75 @@ def test_crf_frames(lrs) -> None:
     assert view.current_frame.label == "crf 1"
     assert view.aperture is None
     view.close()
+
+
+def _background_reference(folder) -> str:
+    """An EXTRACT1D reference for MIRI LRS: a 10-pixel box at x 25..34 and two background
+    regions 4 pixels wide, one on each side (edges 20.5-24.5 and 35.5-39.5)."""
+    import json
+
+    path = folder / "lrs_extract1d.json"
+    path.write_text(json.dumps({"apertures": [{
+        "id": "ANY", "xstart": 25, "xstop": 34,
+        "bkg_coeff": [[20.5], [24.5], [35.5], [39.5]]}]}))
+    return str(path)
+
+
+def test_no_background_regions_without_reference(lrs) -> None:
+    view = ImageView(lrs["resample_spec"], aperture_node=lrs["extract_1d"])
+    try:
+        assert view.regions is None
+        assert view.edit.layout.display == "none"
+        assert len(view.background_lines.x) == 0
+        assert "background" not in repr(view)
+    finally:
+        view.close()
+
+
+def test_background_regions_drawn_and_moved(lrs, tmp_path) -> None:
+    extract = lrs["extract_1d"]
+    extract.override_extract1d = _background_reference(tmp_path)
+    assert lrs.wait(60) and extract.status == "done"
+    view = ImageView(lrs["resample_spec"], aperture_node=extract)
+    try:
+        regions = view.regions
+        assert regions is not None and regions.count == 2 and regions.used
+        assert regions.dispaxis == 2  # the regions span columns; drawn as vertical lines
+        ny = view.current_frame.part.data.shape[0]
+        assert np.asarray(view.background_lines.y).shape == (4, ny)
+        assert np.array_equal(view.background_lines.x, regions.edges)
+        # Placed as the step placed them: same distance from the aperture as in the file,
+        # whatever the source-position shift was.
+        low_edge = view.aperture.edges[0]
+        assert regions.edges[:, 0] - low_edge == pytest.approx([-4.0, 0.0, 11.0, 15.0])
+        assert view.edit.layout.display == ""
+        assert "2 background regions, subtracted" in view.status.value
+        assert repr(view).endswith("2 background regions>")
+
+        # Dragging the background band moves regions and aperture (position_offset).
+        view.edit.value = "background"
+        first = regions.edges[:, 0].copy()
+        assert list(view.brush.selected) == pytest.approx(regions.span)
+        low, high = regions.span
+        view.brush.selected = np.array([low + 2.0, high + 2.0])
+        assert extract.position_offset == 2.0 and extract.extract_width is None
+        assert lrs.wait(60)
+        view.refresh.flush()
+        assert view.regions.edges[:, 0] == pytest.approx(first + 2.0)
+        assert view.aperture.edges[0] == pytest.approx(low_edge + 2.0)
+        # A width change alone is not a jwst parameter: nothing changes, the band returns.
+        low, high = view.regions.span
+        view.brush.selected = np.array([low - 3.0, high + 3.0])
+        assert extract.position_offset == 2.0
+        assert list(view.brush.selected) == pytest.approx([low, high])
+
+        # Regions that extract_1d does not subtract are drawn faintly and said so.
+        extract.subtract_background = False
+        assert lrs.wait(60)
+        view.refresh.flush()
+        assert not view.regions.used and view.background_lines.opacities == [0.4]
+        assert "not subtracted" in view.status.value
+    finally:
+        extract.reset()
+        lrs.wait(60)
+        view.close()

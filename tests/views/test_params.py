@@ -48,6 +48,10 @@ def test_controls_match_declarations(node) -> None:
     assert toggles == {"order", "levels", "reference"}
     assert "aperture width" in form["width"].control.tooltip
     assert "default 2.0" in form["width"].control.tooltip
+    # Never on a Box (ipywidgets 8's front end cannot render a Box with a tooltip): on
+    # the pair's two boxes instead.
+    assert form["pair"].control.tooltip is None
+    assert all("two thresholds" in box.tooltip for box in form["pair"].control.children)
     assert form.children[-1] is form.reset_all
 
 
@@ -122,3 +126,32 @@ def test_form_subset_and_close(node) -> None:
     node.width = 5.0
     assert form["width"].control.value == 2.0  # no longer follows the node
     form.close()  # twice is harmless
+
+
+def test_rows_follow_declaration_order_jwst_first() -> None:
+    declared = (
+        Param("zeta", FLOAT, 1.0, "spec3nb's own", jwst=False),
+        Param("width", FLOAT, 2.0, "first of jwst's"),
+        Param("alpha", BOOL, False, "second of jwst's"),
+        Param("mid", INT, 0, "third of jwst's"),
+        Param("beta", STR, "", "spec3nb's second", jwst=False),
+    )
+    node = Graph(auto=False).add("ordered", lambda: 1, params=declared)
+    assert list(node.params()) == sorted(p.name for p in declared)  # traitlets sorts them
+    form = ParamForm(node)
+    assert list(form.controls) == ["width", "alpha", "mid", "zeta", "beta"]
+    rows = [row.children[0].value for row in form.children[:-1]]
+    assert rows == ["width", "alpha", "mid", "zeta", "beta"]
+
+
+def test_extract_1d_form_in_jwst_order() -> None:
+    from spec3nb.steps import STEPS
+
+    spec = STEPS["extract_1d"]
+    node = Graph(auto=False).add("extract_1d", lambda: 1,
+                                 params=tuple(spec.all_params.values()))
+    names = list(ParamForm(node).controls)
+    jwst_names = [p.name for p in spec.all_params.values() if p.jwst]
+    assert names[: len(jwst_names)] == jwst_names
+    assert names[:3] == ["subtract_background", "apply_apcorr", "extraction_type"]
+    assert names[-1] == "extract_width"  # spec3nb's addition comes after jwst's

@@ -73,7 +73,7 @@ def test_long_spectrum_is_decimated() -> None:
     product = make_x1d(npoints=20_000)
     view = SpectrumView(product_node("extract_1d", {"": [(product, "x1d", None)]}))
     assert len(view.line.y) <= MAX_POINTS
-    assert "20000 points" in view.status.value
+    assert f"20000 points, {len(view.line.y)} shown" in view.status.value
     assert view.spectra[0].columns["FLUX"].size == 20_000
 
 
@@ -112,5 +112,33 @@ def test_parameter_change_updates_plot_in_auto_mode(tmp_path) -> None:
     assert before.shape == after.shape
     assert not np.allclose(np.nan_to_num(before), np.nan_to_num(after))
     expected = session["extract_1d"].output[""].outputs[0].product.parts[0].table["FLUX"]
-    assert np.allclose(np.nan_to_num(after), np.nan_to_num(expected))
+    # Drawn up to the last finite point (the rest is NaN: nothing to draw).
+    assert np.all(np.isnan(expected[after.size:]))
+    assert np.allclose(np.nan_to_num(after), np.nan_to_num(expected[: after.size]))
     view.close()
+
+
+def test_curves_end_on_a_finite_point() -> None:
+    # bqplot puts a curve's label at its last point: a NaN there is an SVG error in the page.
+    from spec3nb.views.spectrum import finite_end
+
+    x, y = finite_end(np.arange(6.0), np.array([1.0, np.nan, 2.0, 3.0, np.nan, np.nan]))
+    assert list(x) == [0.0, 1.0, 2.0, 3.0] and np.isnan(y[1]) and y[-1] == 3.0
+    x, band = finite_end(np.arange(4.0), np.array([[1.0, 2.0, 3.0, 4.0],
+                                                   [1.0, 2.0, np.nan, 4.0]]))
+    assert list(x) == [0.0, 1.0, 2.0, 3.0] and band.shape == (2, 4)
+    x, band = finite_end(np.arange(3.0), np.array([[1.0, 2.0, np.nan], [1.0, np.nan, 3.0]]))
+    assert list(x) == [0.0] and band.shape == (2, 1)
+    assert finite_end(np.arange(2.0), np.full(2, np.nan))[0].size == 0
+
+
+def test_view_lines_end_finite() -> None:
+    product, table = _flagged_x1d()
+    table = table.copy()
+    table["FLUX"][-3:] = np.nan
+    part = product.parts[0].evolve(arrays={"spec_table": table})
+    view = SpectrumView(product_node("extract_1d", {"": [(product.evolve(parts=[part]),
+                                                          "x1d", None)]}))
+    assert len(view.line.x) == len(table) - 3 and np.isfinite(view.line.y[-1])
+    assert "shown" not in view.status.value  # not decimated: no note
+    assert np.all(np.isfinite(np.asarray(view.band.y)[:, -1]))
