@@ -12,7 +12,7 @@ The functions here are geometry-free: the instrument modules give them per-pixel
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,9 +20,15 @@ from astropy.modeling import models
 from scipy.special import erf
 
 from spec3nb.datamodels import Part, Product, tables
-from spec3nb.simulate.dataset import SimConfig, exposure_filename, exposure_times
+from spec3nb.simulate.dataset import (
+    SimConfig,
+    SimulatedDataset,
+    exposure_filename,
+    exposure_times,
+)
 from spec3nb.simulate.noise import Detector, add_bad_pixels, add_cosmic_rays, observe
 from spec3nb.simulate.spectra import Spectrum
+from spec3nb.simulate.truth import SourceTruth, Truth
 from spec3nb.simulate.wcs import ARCSEC, sky_projection
 
 #: Square arcsec in steradians.
@@ -414,3 +420,63 @@ def background_x1d(
 def cal_name(observation: int, index: int, detector: str, suffix: str = "cal") -> str:
     """File name of exposure `index` (0-based) of `observation` on `detector`."""
     return exposure_filename("01234", observation, index + 1, detector, suffix)
+
+
+def assemble(config: SimConfig, rng: np.random.Generator, scene: Any, layouts: Sequence[Any],
+             visits: Sequence[Visit], exposure: Callable[..., tuple[Product, Any]],
+             background_members: Callable[..., tuple[Product, ...]], name: str,
+             psf: tuple[float, float], extra: Mapping[str, Any] | None = None,
+             references: Mapping[str, bytes] | None = None) -> SimulatedDataset:
+    """Observe every layout at every visit and package the dataset with its truth.
+
+    The draws from `rng` happen in a fixed order (exposures visit by visit, detector by
+    detector, then the dedicated backgrounds), so a seed always gives the same files.
+
+    Parameters
+    ----------
+    config : SimConfig
+        What to simulate.
+    rng : numpy.random.Generator
+        The dataset's random generator (already used for the scene).
+    scene : Any
+        The instrument's scene (``spectrum`` and ``background`` attributes).
+    layouts : Sequence
+        The detectors read out at each visit.
+    visits : Sequence[Visit]
+        The dithered pointings.
+    exposure : callable
+        ``exposure(rng, config, scene, layout, visit, nexp) -> (Product, ExposureTruth)``.
+    background_members : callable
+        ``background_members(rng, config, scene, layouts) -> tuple[Product, ...]``.
+    name : str
+        Product name of the association.
+    psf : tuple[float, float]
+        The PSF's FWHM law (slope per micron, floor; arcsec).
+    extra : Mapping[str, Any], optional
+        More truth about the source, after its PSF and dither positions.
+    references : Mapping[str, bytes], optional
+        Reference files that come with the dataset.
+
+    Returns
+    -------
+    SimulatedDataset
+        The exposures, backgrounds, truth and references.
+    """
+    products, exposures = [], []
+    for visit in visits:
+        for layout in layouts:
+            product, truth = exposure(rng, config, scene, layout, visit, len(visits))
+            products.append(product)
+            exposures.append(truth)
+    backgrounds = ()
+    if config.background == "dedicated":
+        backgrounds = background_members(rng, config, scene, layouts)
+    targets = np.array([v.target for v in visits])
+    source = SourceTruth(
+        1, float(targets[:, 0].mean()), float(targets[:, 1].mean()), "POINT", scene.spectrum,
+        "SIM-IFU-1", {"psf_fwhm_arcsec": {"slope_per_um": psf[0], "floor": psf[1]},
+                      "positions": targets.tolist(), **(extra or {})})
+    truth = Truth(config.mode, config.seed, config.size, (source,), tuple(exposures),
+                  config.background, scene.background)
+    return SimulatedDataset(config, name, tuple(products), truth, backgrounds=backgrounds,
+                            references=dict(references or {}))

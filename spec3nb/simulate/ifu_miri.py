@@ -16,9 +16,11 @@ Geometry (detector pixels; the real 1032 x 1024 arrays of MIRIFUSHORT/MIRIFULONG
   point (``V2_REF``, ``V3_REF``) and ``v2v3 -> world`` a gnomonic projection at
   (``RA_REF``, ``DEC_REF``) with ``ROLL_REF``.
 
-``small`` datasets bin the detector (2 x 16 detector pixels per image pixel, 516 x 64) and put
-a ``coordinates -> detector`` transform in front, the frame jwst 3.0.0 itself uses for
-oversampled MRS data, so that cube_build still finds each channel at its detector columns.
+Every WCS starts with a ``coordinates -> detector`` transform (image pixel to detector
+pixel), the frame jwst 3.0.0 itself uses for oversampled MRS data: ``small`` datasets bin the
+detector (2 x 16 detector pixels per image pixel, 516 x 64) and cube_build still finds each
+channel at its detector columns; ``full`` ones have the identity there (jwst's cube_build
+evaluates pixel corners from the first frame and needs it unit-free).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from spec3nb.simulate import ifu_common as common
 from spec3nb.simulate.dataset import SimConfig, SimulatedDataset
 from spec3nb.simulate.noise import Detector
 from spec3nb.simulate.spectra import Spectrum, background_spectrum, source_spectrum
-from spec3nb.simulate.truth import ExposureTruth, SourceTruth, Truth
+from spec3nb.simulate.truth import ExposureTruth
 from spec3nb.simulate.wcs import detector_frame, world_frame
 
 DETECTOR_SHAPE = (1024, 1032)
@@ -268,9 +270,11 @@ def mrs_wcs(layout: Layout, ra_ref: float, dec_ref: float) -> gwcs_wcs.WCS:
         (frames["v2v3"], common.v2v3_to_world(V2_REF, V3_REF, ra_ref, dec_ref, ROLL)),
         (world_frame(), None),
     ]
-    if layout.binning != (1, 1):
-        coords = cf.Frame2D(name="coordinates", axes_order=(0, 1), unit=(u.pix, u.pix))
-        pipeline.insert(0, (coords, binning_model(layout.binning)))
+    # jwst's cube_build evaluates the pixel corners from the WCS's first frame: give it the
+    # image-pixel frame it has for real (oversampled or not) MRS data, an identity when the
+    # image is not binned
+    coords = cf.Frame2D(name="coordinates", axes_order=(0, 1), unit=(u.pix, u.pix))
+    pipeline.insert(0, (coords, binning_model(layout.binning)))
     wcs = gwcs_wcs.WCS(pipeline)
     ny, nx = layout.shape
     wcs.bounding_box = ((-0.5, nx - 0.5), (-0.5, ny - 0.5))
@@ -517,22 +521,7 @@ def simulate_mir_mrs(config: SimConfig) -> SimulatedDataset:
     layouts = _layouts(config)
     scene = _scene(rng, layouts, nexp)
     visits = common.plan_visits(config, nexp, 0.5, ROLL, MIRI_DETECTOR)
-    products, exposures = [], []
-    for visit in visits:
-        for layout in layouts:
-            product, truth = _exposure(rng, config, scene, layout, visit, nexp)
-            products.append(product)
-            exposures.append(truth)
-    backgrounds = ()
-    if config.background == "dedicated":
-        backgrounds = _background_members(rng, config, scene, layouts)
-    targets = np.array([v.target for v in visits])
-    source = SourceTruth(
-        1, float(targets[:, 0].mean()), float(targets[:, 1].mean()), "POINT", scene.spectrum,
-        "SIM-IFU-1", {"psf_fwhm_arcsec": {"slope_per_um": PSF[0], "floor": PSF[1]},
-                      "positions": targets.tolist(), "bands": [lay.band for lay in layouts]})
-    truth = Truth("mir_mrs", config.seed, config.size, (source,), tuple(exposures),
-                  config.background, scene.background)
-    return SimulatedDataset(
-        config, "jw01234-o001_t001_miri", tuple(products), truth, backgrounds=backgrounds,
-        references={CUBEPAR_NAME: cubepar_bytes(layouts)})
+    return common.assemble(config, rng, scene, layouts, visits, _exposure, _background_members,
+                           "jw01234-o001_t001_miri", PSF,
+                           extra={"bands": [lay.band for lay in layouts]},
+                           references={CUBEPAR_NAME: cubepar_bytes(layouts)})

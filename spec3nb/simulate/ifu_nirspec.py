@@ -34,7 +34,7 @@ from spec3nb.simulate import ifu_common as common
 from spec3nb.simulate.dataset import SimConfig, SimulatedDataset
 from spec3nb.simulate.noise import Detector
 from spec3nb.simulate.spectra import Spectrum, background_spectrum, source_spectrum
-from spec3nb.simulate.truth import ExposureTruth, SourceTruth, Truth
+from spec3nb.simulate.truth import ExposureTruth
 from spec3nb.simulate.wcs import detector_frame, world_frame
 
 NSLICES, HEIGHT, PITCH, Y0 = 30, 28, 32, 544
@@ -296,23 +296,7 @@ def simulate_nrs_ifu(config: SimConfig) -> SimulatedDataset:
     layouts = _layouts(config)
     scene = _scene(rng, layouts)
     visits = common.plan_visits(config, nexp, 0.25, ROLL, NIRSPEC_DETECTOR)
-    products, exposures = [], []
-    for visit in visits:
-        for layout in layouts:
-            product, truth = _exposure(rng, config, scene, layout, visit, nexp)
-            products.append(product)
-            exposures.append(truth)
-    backgrounds = ()
-    if config.background == "dedicated":
-        backgrounds = _background_members(rng, config, scene, layouts)
-    targets = np.array([v.target for v in visits])
-    source = SourceTruth(
-        1, float(targets[:, 0].mean()), float(targets[:, 1].mean()), "POINT", scene.spectrum,
-        "SIM-IFU-1", {"psf_fwhm_arcsec": {"slope_per_um": PSF[0], "floor": PSF[1]},
-                      "positions": targets.tolist()})
-    truth = Truth("nrs_ifu", config.seed, config.size, (source,), tuple(exposures),
-                  config.background, scene.background)
     # DMS names NIRSpec IFU products after the grating; cube_build replaces it with the
     # grating-filter string of each cube (jw..._nirspec_g395h-f290lp_s3d).
-    return SimulatedDataset(config, "jw01234-o001_t001_nirspec_g395h", tuple(products),
-                            truth, backgrounds=backgrounds)
+    return common.assemble(config, rng, scene, layouts, visits, _exposure, _background_members,
+                           "jw01234-o001_t001_nirspec_g395h", PSF)

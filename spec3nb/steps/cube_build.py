@@ -30,7 +30,7 @@ from spec3nb.datamodels.ref_cubepar import CubePars
 from spec3nb.datamodels.references import NOT_APPLICABLE
 from spec3nb.errors import ParameterError
 from spec3nb.params import BOOL, CHOICE, FLOAT, INT, PATH, STR, Param
-from spec3nb.steps import cube_dq, cube_geometry, cube_mapping, cube_weights
+from spec3nb.steps import cube_dq, cube_geometry, cube_internal, cube_mapping, cube_weights
 from spec3nb.steps.cube_geometry import STEP, CubeGrid, CubeSetup
 from spec3nb.steps.cubepar_defaults import default_cubepar
 from spec3nb.steps.resample_spec import s_region
@@ -38,8 +38,9 @@ from spec3nb.steps.spec import COMPLETE, StepOutput, StepResult, StepSpec
 
 log = logging.getLogger(__name__)
 
-#: Largest cube built (voxels); above it the step refuses instead of exhausting memory
-#: (jwst issue #9835 proposes warning above 1e8). Pass ``max_voxels=`` to change it.
+#: Default of the ``max_voxels`` parameter: the largest cube built (voxels); above it the
+#: step warns and refuses instead of exhausting memory (jwst issue #9835 proposes warning
+#: above 1e8; a typical single-band MRS cube has ~1e6 voxels, a multi-channel one ~3e7).
 MAX_VOXELS = 100_000_000
 #: Pixel solid angle conversion jwst writes (arcsec^2 -> sr, rounded as in jwst).
 ARCSEC2_SR = 2.3504e-11
@@ -126,12 +127,21 @@ def _check_inputs(inputs: Sequence[Product]) -> None:
 
 def _corners(setup: CubeSetup, inputs: Sequence[Product], offsets: dict | None,
              use_region: bool, cache: dict | None = None) -> np.ndarray:
-    """RA/Dec footprint corners of every exposure of every band of the cube.
+    """RA/Dec footprint corners of every exposure of every band of the cube (see
+    :func:`_footprint`)."""
+    return _footprint(setup, inputs, offsets, use_region, cache)[0]
+
+
+def _footprint(setup: CubeSetup, inputs: Sequence[Product], offsets: dict | None,
+               use_region: bool, cache: dict | None = None
+               ) -> tuple[np.ndarray, tuple[float, float]]:
+    """RA/Dec footprint corners of every exposure of every band of the cube, and the
+    wavelength range the exposures cover.
 
     Pixels mapped to the sky for the footprint are kept in `cache` (by input index and
     band) for the weighting, which then need not evaluate the WCS again.
     """
-    corners = []
+    corners, waves = [], []
     for band, files in zip(setup.bands, setup.files, strict=True):
         for i in files:
             product = inputs[i]
@@ -145,7 +155,18 @@ def _corners(setup: CubeSetup, inputs: Sequence[Product], offsets: dict | None,
             if offsets is not None:
                 ra, dec = cube_geometry.offset_radec(ra, dec, offsets[product.filename])
             corners.append(np.column_stack([ra, dec]))
-    return np.concatenate(corners)
+            waves += [float(values[8]), float(values[9])]
+    return np.concatenate(corners), (float(np.nanmin(waves)), float(np.nanmax(waves)))
+
+
+def _check_overlap(setup: CubeSetup, data_range: tuple[float, float]) -> None:
+    """Refuse a cube whose wavelength range misses the exposures' wavelengths."""
+    lo, hi = data_range
+    if hi < setup.wavemin or lo > setup.wavemax:
+        name = "/".join("-".join(b) for b in setup.bands)
+        raise ParameterError(STEP, "wavemin", f"the {name} cube's wavelength range "
+                             f"[{setup.wavemin}, {setup.wavemax}] um is outside the data "
+                             f"({lo:.4f}-{hi:.4f} um): no pixel would reach it")
 
 
 def _use_s_region(setup: CubeSetup, params: Mapping[str, Any], output_type: str,
@@ -215,17 +236,33 @@ def build_cube(setup: CubeSetup, inputs: Sequence[Product], params: Mapping[str,
     """
     rot = cube_geometry.rotation_angle(setup, inputs, params["cube_pa"])
     cache: dict = {}
-    corners = _corners(setup, inputs, offsets,
-                       _use_s_region(setup, params, params["output_type"], inputs), cache)
+    corners, data_range = _footprint(
+        setup, inputs, offsets, _use_s_region(setup, params, params["output_type"], inputs),
+        cache)
+    _check_overlap(setup, data_range)
     grid = cube_geometry.cube_grid(setup, corners, params, rot)
-    voxels = int(np.prod(grid.shape))
-    if voxels > max_voxels:
-        raise ParameterError(STEP, "scalexy", f"the {'/'.join('-'.join(b) for b in setup.bands)}"
-                             f" cube would have {grid.shape} = {voxels:,} voxels, above the "
-                             f"limit of {max_voxels:,}; use larger scalexy/scalew or a "
-                             "narrower wavemin/wavemax")
+    _check_size(setup, grid.shape, max_voxels)
     acc, fov = _accumulate(setup, grid, inputs, offsets, not params["skip_dqflagging"],
                            cache)
+    return _finish(setup, grid, inputs, acc, fov, _wcsinfo(setup, grid))
+
+
+def _check_size(setup: CubeSetup, shape: tuple[int, ...], max_voxels: int) -> None:
+    """Warn and refuse a cube above the voxel limit, before any of its memory is taken."""
+    voxels = int(np.prod(shape))
+    if voxels > max_voxels:
+        name = "/".join("-".join(b) for b in setup.bands)
+        message = (f"the {name} cube would have {tuple(shape)} = {voxels:,} voxels, above the "
+                   f"limit of {max_voxels:,} (max_voxels); use larger scalexy/scalew, a "
+                   "narrower wavemin/wavemax, or raise max_voxels")
+        log.warning("cube_build: %s", message)
+        raise ParameterError(STEP, "max_voxels", message)
+
+
+def _finish(setup: CubeSetup, grid: CubeGrid, inputs: Sequence[Product],
+            acc: cube_weights.Accumulator, fov: np.ndarray,
+            info: dict[str, Any]) -> tuple[Product, str]:
+    """Fluxes, variances and DQ from the sums, and the cube product with its suffix."""
     good = acc.count > 0
     flux = np.zeros_like(acc.flux)
     var = np.zeros_like(acc.var)
@@ -244,7 +281,41 @@ def build_cube(setup: CubeSetup, inputs: Sequence[Product], params: Mapping[str,
     arrays = {"data": flux.astype(np.float32), "err": np.sqrt(var).astype(np.float32),
               "dq": dq, "weightmap": wmap.astype(np.float32),
               "wavetable": _wavetable(grid)}
-    return _cube_product(first, used, setup, grid, arrays, len(inputs)), suffix
+    return _cube_product(first, used, setup, grid, arrays, len(inputs), info), suffix
+
+
+def build_internal_cube(setup: CubeSetup, inputs: Sequence[Product],
+                        max_voxels: int = MAX_VOXELS) -> tuple[Product, str]:
+    """Build one NIRSpec ``internal_cal`` cube (slicer-plane axes) from one exposure.
+
+    Parameters
+    ----------
+    setup : CubeSetup
+        The cube's parameters (one band, one exposure).
+    inputs : Sequence[Product]
+        All exposures (the setup refers to them by index).
+    max_voxels : int
+        Refuse cubes larger than this.
+
+    Returns
+    -------
+    tuple[Product, str]
+        The ``IFUCubeModel`` product and its suffix (``g395h-f290lp_internal``).
+    """
+    product = inputs[setup.files[0][0]]
+    grid = cube_internal.internal_grid(cube_internal.slicer_extent(product), setup.wavemin,
+                                       setup.wavemax, setup.spectral_size)
+    _check_size(setup, grid.shape, max_voxels)
+    nz, ny, nx = grid.shape
+    acc = cube_weights.Accumulator.zeros(nz * ny * nx)
+    pixels = cube_internal.slicer_pixels(product, grid)
+    if pixels is None:
+        log.warning("cube_build: no valid data in %s", product.filename)
+    else:
+        cube_internal.accumulate(pixels, grid, acc)
+    fov = np.zeros(nz * ny * nx, dtype=np.uint8)
+    info = cube_internal.internal_wcsinfo(grid, cube_internal.slicer_unit(product))
+    return _finish(setup, grid, inputs, acc, fov, info)
 
 
 # ----------------------------------------------------------------------------- output
@@ -305,12 +376,19 @@ def cube_wcs(info: Mapping[str, Any], grid: CubeGrid) -> gwcs_wcs.WCS:
                                   unit=(u.pix, u.pix, u.pix),
                                   axes_type=["SPATIAL", "SPATIAL", "SPECTRAL"],
                                   axes_names=("x", "y", "z"), axis_physical_types=None)
-    sky = cf.CelestialFrame(name="sky", axes_order=(0, 1), reference_frame=coords.ICRS(),
-                            unit=(u.deg, u.deg), axes_names=("RA", "DEC"))
     spec = cf.SpectralFrame(name="spectral", axes_order=(2,), unit=(u.um,),
                             axes_names=("wavelength",))
-    wcs = gwcs_wcs.WCS([(detector, transform),
-                        (cf.CompositeFrame([sky, spec], name="world"), None)])
+    if str(info["ctype1"]).startswith("RA"):
+        sky = cf.CelestialFrame(name="sky", axes_order=(0, 1), reference_frame=coords.ICRS(),
+                                unit=(u.deg, u.deg), axes_names=("RA", "DEC"))
+        frames = [sky, spec]
+    else:  # internal_cal: the slicer plane, in the order jwst's frame_from_model gives
+        names = (str(info["ctype1"]), str(info["ctype2"]))
+        plane = cf.Frame2D(name="_".join(names), axes_order=(0, 1),
+                           unit=(u.Unit(info["cunit1"]), u.Unit(info["cunit2"])),
+                           axes_names=names)
+        frames = [spec, plane]
+    wcs = gwcs_wcs.WCS([(detector, transform), (cf.CompositeFrame(frames, name="world"), None)])
     nz, ny, nx = grid.shape
     wcs.bounding_box = ((0, nx - 1), (0, ny - 1), (0, nz - 1))
     return wcs
@@ -341,11 +419,10 @@ def _blend(first: Product, used: Sequence[Product]) -> dict[str, Any]:
 
 
 def _cube_product(first: Product, used: Sequence[Product], setup: CubeSetup, grid: CubeGrid,
-                  arrays: dict[str, np.ndarray], ninputs: int) -> Product:
+                  arrays: dict[str, np.ndarray], ninputs: int, info: dict[str, Any]) -> Product:
     meta = metatools.thaw(first.meta)
     meta.pop("filename", None)
     wcsinfo = {k: v for k, v in meta.get("wcsinfo", {}).items() if k not in _WCS_DROP}
-    info = _wcsinfo(setup, grid)
     wcsinfo.update({k: v for k, v in info.items() if v is not None})
     wcsinfo.pop("cdelt3", None) if info["cdelt3"] is None else None
     meta["wcsinfo"] = wcsinfo
@@ -405,7 +482,9 @@ wavemin, wavemax, skip_dqflagging, offset_file, debug_spaxel
         ``cubepar``: a loaded :class:`~spec3nb.datamodels.ref_cubepar.CubePars`, or None for
         the built-in values.
     max_voxels : int
-        Refuse cubes larger than this (not a jwst parameter).
+        Refuse (with a warning in the log) any cube with more voxels than this, before its
+        memory is allocated (spec3nb only; jwst builds whatever is asked, see jwst issue
+        #9835). Every cube's parameters are checked before the first is built.
 
     Returns
     -------
@@ -416,20 +495,56 @@ wavemin, wavemax, skip_dqflagging, offset_file, debug_spaxel
                          if k not in ("inputs", "references", "max_voxels")})
     _check_inputs(inputs)
     instrument = cube_geometry.instrument_of(inputs)
-    if params["coord_system"] == "internal_cal":
-        raise ParameterError(STEP, "coord_system", "internal_cal cubes are not implemented "
-                             "in spec3nb yet" if instrument == "NIRSPEC" else
-                             "internal_cal is not valid for MIRI; use ifualign")
+    internal = params["coord_system"] == "internal_cal"
+    if internal and instrument == "MIRI":
+        cube_internal.check_request(instrument, [], {})
     cubepars = _cubepars(references or {}, instrument)
     offsets = read_offsets(params["offset_file"], inputs)
     files = cube_geometry.band_files(inputs, instrument)
     bands = cube_geometry.select_bands(files, instrument, params)
+    cubes = cube_geometry.cube_bands(bands, instrument, params["output_type"])
+    if internal:
+        cube_internal.check_request(instrument, cubes, files)
+        setups = [_internal_setup(cube, files, cubepars, params) for cube in cubes]
+    else:
+        setups = [cube_geometry.cube_setup(cube, files, cubepars, instrument, params)
+                  for cube in cubes]
+    # every cube's parameters are checked (and its plane count against the voxel limit)
+    # before the first one is built: a refused request costs little and returns nothing
+    for setup in setups:
+        _check_size(setup, (_plane_count(setup),), max_voxels)
     outputs = []
-    for cube in cube_geometry.cube_bands(bands, instrument, params["output_type"]):
-        setup = cube_geometry.cube_setup(cube, files, cubepars, instrument, params)
-        product, suffix = build_cube(setup, inputs, params, offsets, max_voxels)
+    for setup in setups:
+        if internal:
+            product, suffix = build_internal_cube(setup, inputs, max_voxels)
+        else:
+            product, suffix = build_cube(setup, inputs, params, offsets, max_voxels)
         outputs.append(StepOutput(product, f"{suffix}_s3d"))
     return StepResult(tuple(outputs), COMPLETE)
+
+
+def _plane_count(setup: CubeSetup) -> int:
+    if not setup.linear:
+        return int(np.size(setup.tables["wavelength"]))
+    return int(np.ceil((setup.wavemax - setup.wavemin) / setup.spectral_size))
+
+
+def _internal_setup(cube: Sequence[tuple[str, str]], files: Mapping[Any, list[int]],
+                    cubepars: CubePars, params: Mapping[str, Any]) -> CubeSetup:
+    """An internal_cal cube's parameters (jwst's ``determine_cube_parameters_internal``)."""
+    band = cubepars.band(cube[0])
+    wavemin = params["wavemin"] if params["wavemin"] is not None else band.wavemin
+    wavemax = params["wavemax"] if params["wavemax"] is not None else band.wavemax
+    step = params["scalew"] if params["scalew"] != 0 else band.spectralstep
+    if not wavemax > wavemin:
+        raise ParameterError(STEP, "wavemin", f"empty wavelength range [{wavemin}, {wavemax}]")
+    nan = float("nan")
+    return CubeSetup(
+        instrument="NIRSPEC", bands=tuple(cube), files=(tuple(files[cube[0]]),),
+        weighting="emsm", interpolation="area", coord_system="internal_cal", linear=True,
+        spatial_size=params["scalexy"] or band.spaxelsize, spectral_size=float(step),
+        wavemin=float(wavemin), wavemax=float(wavemax), rois=0.0, roiw=0.0,
+        weight_power=0.0, softrad=nan, scalerad=nan)
 
 
 _CHANNELS = ("1", "2", "3", "4", "all")
@@ -473,6 +588,8 @@ SPEC = StepSpec(
         Param("skip_dqflagging", BOOL, False, "skip the field-of-view DQ flagging"),
         Param("offset_file", PATH, None, "ASDF file of per-exposure RA/Dec offsets (arcsec)"),
         Param("debug_spaxel", STR, "-1 -1 -1", "jwst debugging aid (ignored)"),
+        Param("max_voxels", INT, MAX_VOXELS, "refuse (and warn about) cubes with more voxels "
+              "than this instead of exhausting memory (spec3nb only)", minimum=1, jwst=False),
     ),
     reference_types=("cubepar",),
     jwst_class="jwst.cube_build.CubeBuildStep",

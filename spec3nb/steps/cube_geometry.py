@@ -429,7 +429,18 @@ def _extremes(a: np.ndarray, b: np.ndarray, lam: np.ndarray) -> tuple[float, ...
 def sky_pixels(product: Product, band: Band, instrument: str) -> tuple[np.ndarray, ...]:
     """(y, x, RA, Dec, λ) of every pixel of an exposure's band (MIRI channel half, or the
     NIRSpec slices)."""
-    y, x = channel_pixels(product, band[0]) if instrument == "MIRI" else ifu_pixels(product)
+    if instrument == "MIRI":
+        y, x = channel_pixels(product, band[0])
+        regions = product.part.arrays.get("regions")
+        if regions is not None and regions.shape == product.part.data.shape:
+            # pixels between slices map to NaN: skip their (costly) WCS evaluation; columns
+            # beyond the image (a binned image's -1) are evaluated, as jwst does
+            nx = regions.shape[1]
+            inside = (x >= 0) & (x < nx)
+            on = ~inside | (np.asarray(regions)[y, np.clip(x, 0, nx - 1)] != 0)
+            y, x = y[on], x[on]
+    else:
+        y, x = ifu_pixels(product)
     ra, dec, lam = evaluate(product.part.wcs, x.astype(float), y.astype(float))
     return y, x, ra, dec, lam
 

@@ -28,7 +28,7 @@ SLIVER = 1e-5
 #: Distance (arcsec) beyond which jwst's rounding (~1e-8 arcsec) cannot create an overlap.
 NEAR = 1e-6
 #: Pairs (sample, voxel) built at once; bounds the temporary memory (a few hundred bytes a pair).
-PAIR_BUDGET = 250_000
+PAIR_BUDGET = 1_000_000
 
 
 @dataclasses.dataclass
@@ -95,14 +95,14 @@ class Samples:
         return dataclasses.replace(self, **changes)
 
 
-def _windows(centres: np.ndarray, lo: np.ndarray, hi: np.ndarray
+def _windows(centres: np.ndarray, lo: np.ndarray, hi: np.ndarray, margin: int = 1
              ) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate index ranges of sorted `centres` covering [lo, hi], one index of margin.
+    """Candidate index ranges of sorted `centres` covering [lo, hi], `margin` more each side.
 
     Returns the first index and the window width (the same for all samples).
     """
-    start = np.searchsorted(centres, lo, side="left") - 1
-    stop = np.searchsorted(centres, hi, side="right") + 1
+    start = np.searchsorted(centres, lo, side="left") - margin
+    stop = np.searchsorted(centres, hi, side="right") + margin
     start = np.clip(start, 0, centres.size)
     stop = np.clip(stop, 0, centres.size)
     width = int(np.max(stop - start)) if start.size else 0
@@ -115,7 +115,10 @@ def _candidates(centres: np.ndarray, value: np.ndarray, radius: np.ndarray
 
     Returns the index array, a validity mask and the absolute distances.
     """
-    start, offsets = _windows(centres, value - radius, value + radius)
+    # the window is found with the radius widened far beyond rounding (1e-9 relative),
+    # and then every candidate gets jwst's exact test: no window margin is needed
+    eps = 1e-9 * (float(np.max(np.abs(centres))) + float(np.max(radius)) + 1.0)
+    start, offsets = _windows(centres, value - radius - eps, value + radius + eps, margin=0)
     index = start[:, None] + offsets[None, :]
     inside = index < centres.size
     index = np.where(inside, index, 0)
@@ -132,10 +135,44 @@ def _chunks(n: int, pairs_per_sample: int) -> range:
 # ----------------------------------------------------------------------------- point cloud
 
 
+def _spatial_pairs(s: Samples, xc: np.ndarray, yc: np.ndarray, cdelt1: float,
+                   cdelt2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sample, spaxel, squared distance in spaxels) of every spaxel in a sample's ROI.
+
+    A spaxel is in the ROI when ``|dx| <= rois``, ``|dy| <= rois`` and
+    ``sqrt(dx^2 + dy^2) <= rois`` (jwst's three tests, in arcsec).
+    """
+    ix, okx, dx = _candidates(xc, s.coord1, s.rois)
+    iy, oky, dy = _candidates(yc, s.coord2, s.rois)
+    radius = np.sqrt(dx[:, :, None] * dx[:, :, None] + dy[:, None, :] * dy[:, None, :])
+    spatial = okx[:, :, None] & oky[:, None, :] & (radius <= s.rois[:, None, None])
+    p, jx, jy = np.nonzero(spatial)
+    d1 = dx[p, jx] / cdelt1
+    d2 = dy[p, jy] / cdelt2
+    return p, iy[p, jy] * xc.size + ix[p, jx], d1 * d1 + d2 * d2
+
+
+def _first_planes(zc: np.ndarray, wave: np.ndarray, roiw: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """First plane and number of planes with ``|zc - wave| <= roiw`` (a contiguous run)."""
+    # searchsorted finds the run; the explicit test on its ends keeps jwst's <= exactly
+    lo = np.clip(np.searchsorted(zc, wave - roiw, side="left") - 1, 0, zc.size - 1)
+    lo = lo + (np.abs(zc[lo] - wave) > roiw)
+    hi = np.clip(np.searchsorted(zc, wave + roiw, side="right"), 0, zc.size - 1)
+    hi = hi - (np.abs(zc[hi] - wave) > roiw)
+    return lo, np.maximum(hi - lo + 1, 0)
+
+
 def pointcloud(samples: Samples, xc: np.ndarray, yc: np.ndarray, zc: np.ndarray,
                cdelt3: np.ndarray, cdelt1: float, cdelt2: float, weighting: str,
                acc: Accumulator) -> None:
     """Accumulate samples with the (E)MSM weights (jwst ``match_point_emsm``/``msm``).
+
+    A sample's region of influence is a set of spaxels (its spatial pairs) times a run of
+    consecutive planes. The spatial pairs are built once; then, for the m-th plane of every
+    sample's run, the weights of all spatial pairs are computed and summed into the cube
+    with one ``bincount`` over voxel keys that are the same for every m, only shifted by m
+    planes. That touches each (sample, voxel) pair once, without building their index.
 
     Parameters
     ----------
@@ -153,44 +190,65 @@ def pointcloud(samples: Samples, xc: np.ndarray, yc: np.ndarray, zc: np.ndarray,
         The sums to add to.
     """
     n = samples.wave.size
-    rois_max = float(np.max(samples.rois)) if n else 0.0
+    if n == 0:
+        return
+    rois_max = float(np.max(samples.rois))
     nxy_guess = (2 * rois_max / cdelt1 + 3) * (2 * rois_max / cdelt2 + 3)
-    nz_guess = 2 * float(np.max(samples.roiw)) / float(np.min(cdelt3)) + 3 if n else 1
-    nx, nxy = xc.size, xc.size * yc.size
-    chunks = _chunks(n, int(nxy_guess * nz_guess))
+    chunks = _chunks(n, int(nxy_guess) * 4)  # the spatial pairs' arrays, a few per pair
+    nxy = xc.size * yc.size
     for start in chunks:
         s = samples.take(slice(start, start + chunks.step))
-        ix, okx, dx = _candidates(xc, s.coord1, s.rois)
-        iy, oky, dy = _candidates(yc, s.coord2, s.rois)
-        iz, okz, _ = _candidates(zc, s.wave, s.roiw)
-        # a sample with no x, y or plane in reach contributes nothing (jwst's searches)
-        alive = okx.any(1) & oky.any(1) & okz.any(1)
-        radius = np.sqrt(dx[:, :, None] * dx[:, :, None] + dy[:, None, :] * dy[:, None, :])
-        spatial = okx[:, :, None] & oky[:, None, :] & (radius <= s.rois[:, None, None])
-        spatial &= alive[:, None, None]
-        p, jx, jy = np.nonzero(spatial)
-        # pair every spatial match of a sample with every plane of that sample
-        nplanes = okz.sum(1)
-        reps = nplanes[p]
-        pair = np.repeat(np.arange(p.size), reps)
-        pp = p[pair]
-        zsel = np.nonzero(okz)
-        first = np.concatenate([[0], np.cumsum(nplanes)[:-1]])
-        rank = np.arange(pair.size) - np.repeat(np.cumsum(reps) - reps, reps)
-        zpos = first[pp] + rank
-        kz = iz[zsel[0][zpos], zsel[1][zpos]]
-        d1 = dx[pp, jx[pair]] / cdelt1
-        d2 = dy[pp, jy[pair]] / cdelt2
-        dxy = d1 * d1 + d2 * d2
-        d3 = (s.wave[pp] - zc[kz]) / cdelt3[kz]
-        w = d3 * d3 + dxy
+        k0, nplanes = _first_planes(zc, s.wave, s.roiw)
+        p, spaxel, dxy = _spatial_pairs(s, xc, yc, cdelt1, cdelt2)
+        # pairs with the longest plane runs first: the pairs of plane m are then a prefix
+        order = np.argsort(-nplanes[p], kind="stable")
+        p, spaxel, dxy = p[order], spaxel[order], dxy[order]
+        runs = nplanes[p]
+        if p.size == 0 or runs[0] == 0:
+            continue
+        key = k0[p] * nxy + spaxel  # voxel in the first plane of the sample's run
+        lo = int(key.min())
+        pairs = {"p": p, "key": key - lo, "flux": s.flux[p], "err2": s.err[p] * s.err[p]}
         if weighting == "emsm":
-            ww = np.exp(-w / (s.scalerad[pp] / cdelt1))
+            # exp(-(dxy + dz^2)/s) = exp(-dxy/s) exp(-dz^2/s): one exp per spatial pair and
+            # one per sample and plane, instead of one per (sample, voxel) pair
+            pairs["exy"] = np.exp(-dxy / (s.scalerad[p] / cdelt1))
+            scale = s.scalerad / cdelt1
         else:
-            wn = np.power(np.sqrt(w), s.power[pp])
-            ww = 1.0 / np.maximum(wn, s.softrad[pp])
-        voxel = kz * nxy + iy[pp, jy[pair]] * nx + ix[pp, jx[pair]]
-        acc.add(voxel, ww, s.flux[pp], s.err[pp])
+            pairs["dxy"], pairs["power"], pairs["softrad"] = dxy, s.power[p], s.softrad[p]
+        # number of pairs whose run is longer than m (runs is in decreasing order)
+        counts = np.searchsorted(-runs, -np.arange(int(runs[0])), side="left")
+        for m, count in enumerate(counts.tolist()):
+            plane = np.minimum(k0 + m, zc.size - 1)
+            dz = (s.wave - zc[plane]) / cdelt3[plane]
+            if weighting == "emsm":
+                per_sample = np.exp(-(dz * dz) / scale)
+            else:
+                per_sample = dz * dz
+            _add_plane({k: v[:count] for k, v in pairs.items()}, per_sample, weighting,
+                       acc, lo + m * nxy)
+
+
+def _add_plane(pairs: dict[str, np.ndarray], per_sample: np.ndarray, weighting: str,
+               acc: Accumulator, offset: int) -> None:
+    """Sum the weights of spatial pairs at one plane of their samples' runs into the cube.
+
+    `per_sample` is the spectral factor of the emsm weight, or the squared spectral
+    distance (in planes) for msm.
+    """
+    if weighting == "emsm":
+        ww = pairs["exy"] * per_sample[pairs["p"]]
+    else:
+        w = per_sample[pairs["p"]] + pairs["dxy"]  # jwst's squared distance in spaxels/planes
+        ww = 1.0 / np.maximum(np.power(np.sqrt(w), pairs["power"]), pairs["softrad"])
+    keys = pairs["key"]
+    span = int(keys.max()) + 1
+    end = offset + span
+    err_w = pairs["err2"] * ww
+    acc.flux[offset:end] += np.bincount(keys, pairs["flux"] * ww, minlength=span)
+    acc.weight[offset:end] += np.bincount(keys, ww, minlength=span)
+    acc.var[offset:end] += np.bincount(keys, err_w * ww, minlength=span)
+    acc.count[offset:end] += np.bincount(keys, minlength=span)
 
 
 # ----------------------------------------------------------------------------- drizzle

@@ -92,3 +92,17 @@ def test_cubes_equal_jwst(mrs, jwst_offline, params):
         worst = _compare(output.product, cube)
         assert worst["data"] < 1e-6 and worst["err"] < 1e-6
         assert output.product.get("cal_step.cube_build") == "COMPLETE"
+
+
+def test_internal_cal_is_refused_for_miri_by_both(mrs, jwst_offline):
+    from jwst.cube_build import CubeBuildStep
+
+    from spec3nb.errors import ParameterError
+
+    exposures, cubepar = mrs
+    with pytest.raises(ValueError, match="not supported for MIRI"):
+        run_jwst_step(CubeBuildStep, list(exposures), override_cubepar=str(cubepar),
+                      coord_system="internal_cal")
+    with pytest.raises(ParameterError, match="not valid for MIRI"):
+        SPEC.run(exposures, references={"cubepar": load_cubepar(cubepar)},
+                 coord_system="internal_cal")

@@ -220,3 +220,12 @@ def test_full_layout_is_the_real_detectors(mode):
         assert set(np.unique(labels[513:]).tolist()) == {0, *range(301, 317)}
     else:
         assert shapes == {"NRS1": (2048, 2048), "NRS2": (2048, 2048)}
+
+
+def test_full_size_mrs_wcs_starts_with_an_identity_coordinates_frame():
+    layout = ifu_miri.Layout("MIRIFUSHORT", "SHORT")
+    wcs = ifu_miri.mrs_wcs(layout, 80.0, -69.0)
+    assert wcs.available_frames[:2] == ["coordinates", "detector"]
+    to_detector = wcs.get_transform("coordinates", "detector")
+    np.testing.assert_array_equal(to_detector([0.0, 17.0, 1031.0], [0.0, 3.0, 1023.0]),
+                                  [[0.0, 17.0, 1031.0], [0.0, 3.0, 1023.0]])

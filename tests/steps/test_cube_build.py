@@ -197,26 +197,112 @@ def test_cube_suffixes_as_jwst_names_them():
 # ----------------------------------------------------------------------------- bad input
 
 
-def test_bad_input_is_refused_with_a_clear_message(mrs, nrs):
+def _as_band(products, band):
+    """The exposures relabelled as another MIRI band (their pixels unchanged)."""
+    return [p.evolve(meta={"instrument": {**p.meta["instrument"], "band": band}})
+            for p in products]
+
+
+def test_mixed_instruments_and_wrong_inputs_are_refused(mrs, nrs):
     dataset, refs = mrs
     exposures = dataset.exposures
     with pytest.raises(ParameterError, match="one instrument"):
         cube_build([*exposures, nrs.exposures[0]], references=refs)
-    with pytest.raises(ParameterError, match="empty wavelength range"):
-        cube_build(exposures, references=refs, wavemin=6.0, wavemax=5.0, channel="1")
-    with pytest.raises(ParameterError, match="voxels, above the limit"):
-        cube_build(exposures, references=refs, max_voxels=1000)
-    with pytest.raises(ParameterError, match="override_cubepar"):
-        cube_build(exposures, references={"cubepar": "N/A"})
-    with pytest.raises(ParameterError, match="matches no channel/band"):
-        cube_build(exposures, references=refs, channel="3")
-    with pytest.raises(ParameterError, match="not valid for MIRI"):
-        cube_build(exposures, references=refs, coord_system="internal_cal")
     with pytest.raises(ParameterError, match="IFUImageModel"):
         cube_build([exposures[0].evolve(model_type="ImageModel"), *exposures[1:]],
                    references=refs)
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        SPEC.run(exposures, references=refs, weighting_type="emsm")
+
+
+def test_selections_that_match_no_band_are_refused(mrs, nrs):
+    dataset, refs = mrs
+    with pytest.raises(ParameterError, match="matches no channel/band") as err:
+        cube_build(dataset.exposures, references=refs, channel="3")
+    assert "('1', 'short')" in str(err.value)  # says what the data hold
+    with pytest.raises(ParameterError, match="matches no channel/band"):
+        cube_build(dataset.exposures, references=refs, band="long")
+    with pytest.raises(ParameterError, match="matches no grating/filter"):
+        cube_build(nrs.exposures, grating="g140h", filter="f100lp")
+    with pytest.raises(ParameterError, match="both grating and filter"):
+        cube_build(nrs.exposures, grating="g395h")
+
+
+def test_bands_of_different_steps_in_one_linear_cube_are_refused(mrs):
+    dataset, refs = mrs
+    ch1 = [p for p in dataset.exposures]
+    mixed = ch1 + _as_band(ch1, "MEDIUM")  # channel 1 SHORT and MEDIUM in one channel cube
+    with pytest.raises(ParameterError, match="different SPECTRALSTEP") as err:
+        cube_build(mixed, references=refs, output_type="channel", channel="1")
+    assert err.value.name == "override_cubepar"
+    # the same request with a common step, or the multi-band table, is fine
+    assert cube_geometry.cube_setup([("1", "short"), ("1", "medium")],
+                                    cube_geometry.band_files(mixed, "MIRI"), refs["cubepar"],
+                                    "MIRI", {**SPEC.defaults(), "scalew": 0.01,
+                                             "interpolation": "drizzle"}).spectral_size == 0.01
+
+
+def test_empty_wavelength_ranges_are_refused(mrs):
+    dataset, refs = mrs
+    with pytest.raises(ParameterError, match="empty wavelength range") as err:
+        cube_build(dataset.exposures, references=refs, wavemin=6.0, wavemax=5.0, channel="1")
+    assert err.value.name == "wavemin"
+    with pytest.raises(ParameterError, match="empty wavelength range"):
+        cube_build(dataset.exposures, references=refs, wavemin=5.2, wavemax=5.2, channel="1")
+    # channel 1 SHORT covers 4.90-5.74 um: a range beyond it reaches no pixel
+    with pytest.raises(ParameterError, match="outside the data") as err:
+        cube_build(dataset.exposures, references=refs, wavemin=20.0, wavemax=21.0,
+                   channel="1")
+    assert "4.9" in str(err.value)
+
+
+def test_cubes_above_the_voxel_limit_are_refused_with_a_warning(mrs, caplog):
+    dataset, refs = mrs
+    param = SPEC.all_params["max_voxels"]
+    assert not param.jwst and param.default == 100_000_000
+    with caplog.at_level("WARNING"), pytest.raises(ParameterError, match="max_voxels") as e:
+        SPEC.run(dataset.exposures, references=refs, max_voxels=1000)
+    assert "above the limit of 1,000" in str(e.value)
+    assert any("above the limit" in r.getMessage() for r in caplog.records)
+    # the plane count alone is checked for every cube before any is built
+    with pytest.raises(ParameterError, match=r"\(64,\) = 64 voxels"):
+        SPEC.run(dataset.exposures, references=refs, max_voxels=63)
+    with pytest.raises(ParameterError, match="max_voxels"):
+        SPEC.run(dataset.exposures, references=refs, max_voxels=0)  # below its minimum
+    assert SPEC.all_params["max_voxels"].parse("5000000") == 5_000_000
+
+
+def test_missing_slice_maps_and_wcs_are_refused(mrs, nrs):
+    dataset, refs = mrs
     no_map = [p.evolve(parts=[p.part.evolve(drop=["regions"])]) for p in nrs.exposures]
     with pytest.raises(ParameterError, match="slice map"):
         cube_build(no_map)
-    with pytest.raises(ParameterError, match="unknown parameter"):
-        SPEC.run(exposures, references=refs, weighting_type="emsm")
+    with pytest.raises(ParameterError, match="slice map"):
+        cube_build(no_map[:1], coord_system="internal_cal")
+    # MIRI: no REGIONS and no label mapper in the WCS (drizzle needs the slice numbers)
+    bare = [p.evolve(parts=[p.part.evolve(drop=["regions"])]) for p in dataset.exposures]
+    with pytest.raises(ParameterError, match="no slice map"):
+        cube_build(bare, references=refs, channel="1")
+    no_wcs = [p.evolve(parts=[p.part.evolve(wcs=None)]) for p in dataset.exposures]
+    with pytest.raises(ParameterError, match="no WCS"):
+        cube_build(no_wcs, references=refs)
+
+
+def test_a_refused_run_writes_nothing(mrs, tmp_path):
+    from spec3nb.runner import run_step
+    from spec3nb.simulate import write_dataset
+
+    dataset, refs = mrs
+    sizes = [o.product.part.data.size for o in SPEC.run(dataset.exposures,
+                                                         references=refs).outputs]
+    asn = write_dataset(dataset, tmp_path / "in")
+    out = tmp_path / "out"
+    cubepar = str(tmp_path / "in" / CUBEPAR_NAME)
+    # a limit that lets one of the two cubes through and stops the other
+    with pytest.raises(ParameterError, match="max_voxels"):
+        run_step("cube_build", [asn], out, {"max_voxels": min(sizes),
+                                            "override_cubepar": cubepar})
+    assert not out.exists() or not any(out.iterdir())
+    # the same run within the limit writes its two cubes
+    _, written = run_step("cube_build", [asn], out, {"override_cubepar": cubepar})
+    assert sorted(p.name.split("_")[-2] for p in written) == ["ch1-short", "ch2-short"]
