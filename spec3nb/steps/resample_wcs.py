@@ -35,7 +35,6 @@ from astropy.modeling.models import (
     Tabular1D,
 )
 from astropy.stats import sigma_clip
-from astropy.utils.exceptions import AstropyUserWarning
 from gwcs import WCS, wcstools
 from gwcs import coordinate_frames as cf
 
@@ -147,9 +146,10 @@ def _fiducial(ref: SlitExposure) -> tuple[tuple[float, float], Any]:
     _, s, lam = np.array(d2s(*wcstools.grid_from_bounding_box(wcs.bounding_box)))
     good = np.isfinite(s) & np.isfinite(lam) & np.isfinite(data)
     data[~good] = np.nan
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=AstropyUserWarning)
-        weights = np.ma.filled(sigma_clip(data, masked=True, sigma=100.0), fill_value=0.0)
+    # NaNs masked first, so astropy has nothing to warn about: catch_warnings() is not
+    # thread-safe, and sources are resampled on parallel threads.
+    weights = np.ma.filled(sigma_clip(np.ma.masked_invalid(data), masked=True, sigma=100.0),
+                           fill_value=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if not np.all(weights == 0.0):

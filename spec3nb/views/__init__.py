@@ -32,6 +32,21 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'spec3nb.views' has no attribute {name!r}")
 
 
+def nanmean(values: Any, axis: int | tuple[int, ...]) -> Any:
+    """Mean over `axis` skipping NaNs; NaN where nothing is finite, and no warning.
+
+    Views redraw on timer threads, where ``warnings.catch_warnings()`` is not safe (it swaps
+    the process-wide filter list), so ``np.nanmean``'s empty-slice warning could not be
+    silenced there and would land in a random notebook cell.
+    """
+    import numpy as np
+
+    finite = np.isfinite(values)
+    count = finite.sum(axis=axis)
+    total = np.where(finite, values, 0.0).sum(axis=axis)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 class Throttle:
     """Call a function at most once per `interval` seconds, always after the last request.
 

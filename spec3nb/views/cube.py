@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 import threading
-import warnings
 from typing import Any
 
 import bqplot
 import ipywidgets as widgets
 import numpy as np
 
-from spec3nb.views import Throttle, source_data, source_label, unobserve
+from spec3nb.views import Throttle, nanmean, source_data, source_label, unobserve
 from spec3nb.views.image import stretch
 from spec3nb.views.spectrum import finite_end
 
@@ -73,9 +72,7 @@ def bin_planes(cube: np.ndarray, max_planes: int = MAX_PLANES) -> tuple[np.ndarr
     nbins = math.ceil(nwave / factor)
     padded = np.full((nbins * factor, *cube.shape[1:]), np.nan, dtype=np.float32)
     padded[:nwave] = cube
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        binned = np.nanmean(padded.reshape(nbins, factor, *cube.shape[1:]), axis=1)
+    binned = nanmean(padded.reshape(nbins, factor, *cube.shape[1:]), axis=1)
     finite = binned[np.isfinite(binned)]
     fill = float(finite.min()) if finite.size else 0.0
     return np.where(np.isfinite(binned), binned, fill).astype(np.float32), factor
@@ -203,9 +200,7 @@ class CubeView(widgets.VBox):
             return
         nwave, ny, nx = part.data.shape
         self.plane.max = nwave - 1
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            collapsed = np.nanmean(part.data, axis=0)
+        collapsed = nanmean(part.data, axis=0)
         image, low, high = stretch(collapsed, "linear 1-99%")
         self._set_map(self.collapsed_map, image, low, high)
         self.status.value = f"{self.cube_choice.value}: {nwave} planes of {ny} x {nx} spaxels"
@@ -242,9 +237,7 @@ class CubeView(widgets.VBox):
         if part is None or self.region is None:
             return
         x0, x1, y0, y1 = self.region
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            spectrum = np.nanmean(part.data[:, y0: y1 + 1, x0: x1 + 1], axis=(1, 2))
+        spectrum = nanmean(part.data[:, y0: y1 + 1, x0: x1 + 1], axis=(1, 2))
         x, y = finite_end(cube_wavelengths(part), spectrum)
         with self.spectrum_line.hold_sync():
             self.spectrum_line.x, self.spectrum_line.y = x, y
@@ -307,7 +300,10 @@ class CubeView(widgets.VBox):
         binned, factor = bin_planes(part.data)
         with _IPV_LOCK:
             figure = ipv.figure(width=420, height=420)
-            self.volume = ipv.volshow(binned, controls=False)
+            # ipyvolume's gradient of flat regions casts NaNs: a floating-point warning that
+            # errstate (thread-safe, unlike catch_warnings) silences.
+            with np.errstate(invalid="ignore"):
+                self.volume = ipv.volshow(binned, controls=False)
         self.volume_figure = figure
         self.volume_box.children = [figure]
         nan_count = int(np.isnan(part.data).sum())
@@ -315,6 +311,10 @@ class CubeView(widgets.VBox):
             f"3-D view: {part.data.shape[0]} planes averaged {factor} at a time into "
             f"{binned.shape[0]}; {nan_count} NaN voxels shown at the cube minimum")
         return figure
+
+    def flush(self) -> None:
+        """Apply a pending redraw now (for code that reads the view right after a run)."""
+        self.refresh.flush()
 
     def close(self) -> None:
         """Stop following the node and close the widgets."""

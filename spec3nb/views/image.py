@@ -384,6 +384,10 @@ class ImageView(widgets.VBox):
             node.extract_width = width
             node.position_offset = offset
 
+    def flush(self) -> None:
+        """Apply a pending redraw now (for code that reads the view right after a run)."""
+        self.refresh.flush()
+
     def close(self) -> None:
         """Stop following the nodes and close the widgets."""
         refresh = getattr(self, "refresh", None)

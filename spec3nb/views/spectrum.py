@@ -309,6 +309,10 @@ class SpectrumView(widgets.VBox):
         return (f"{len(self.spectra)} spectra, {points} points{note}; "
                 f"{len(self.overlay_spectra)} overlaid")
 
+    def flush(self) -> None:
+        """Apply a pending redraw now (for code that reads the view right after a run)."""
+        self.refresh.flush()
+
     def close(self) -> None:
         """Stop following the nodes and close the widgets."""
         refresh = getattr(self, "refresh", None)

@@ -63,6 +63,18 @@ def test_bin_planes() -> None:
     assert small.shape == (10, 2, 3) and one == 1
 
 
+def test_nanmean_warns_nowhere_and_leaves_empty_spaxels_nan() -> None:
+    import warnings
+
+    from spec3nb.views import nanmean
+
+    cube = np.array([[[np.nan, 1.0]], [[np.nan, 3.0]]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # np.nanmean would raise "Mean of empty slice" here
+        collapsed = nanmean(cube, axis=0)
+    assert np.isnan(collapsed[0, 0]) and collapsed[0, 1] == 2.0
+
+
 def test_volume(view, cube) -> None:
     figure = view.show_volume()
     assert figure is view.volume_box.children[0]
