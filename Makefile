@@ -1,7 +1,8 @@
 # spec3nb developer tasks. `make test` works on a fresh machine: it creates .venv, installs
 # the JupyterLab extension's npm packages (npm ci, from the lock file), installs the package
 # with its test extras (which builds the extension into it), installs Debian's Chromium when
-# it is missing, and runs ruff, jest, the browser tests and the whole pytest suite.
+# it is missing, and runs ruff, jest, the browser tests, the tutorial notebooks (nbval) and the
+# whole pytest suite.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,6 +10,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 UI_ARGS ?=
+NBVAL_ARGS ?=
+
+# The tutorials nbval runs (notebooks/README.md lists them). notebooks/real_data.ipynb is
+# left out on purpose: it needs an association the user downloads from MAST.
+NOTEBOOKS := quickstart nirspec_fs nirspec_mos nirspec_ifu miri_lrs miri_mrs niriss_soss \
+             niriss_wfss nircam_wfss
+NOTEBOOK_FILES := $(patsubst %,notebooks/%.ipynb,$(NOTEBOOKS))
 
 # The JupyterLab extension (labextension/): its npm packages, sources and build output.
 EXT        := labextension
@@ -20,7 +28,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Playwright must never download a browser: the tests use Debian's Chromium.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: help install lint test jest ui-test pytest demo lab bench clean
+.PHONY: help install lint test jest ui-test nbval notebooks pytest demo lab bench clean
 
 help:
 	@echo "make install  create .venv and install spec3nb with its test extras"
@@ -28,6 +36,8 @@ help:
 	@echo "make test     install, lint and run every test (what CI runs)"
 	@echo "make jest     the extension's TypeScript unit tests"
 	@echo "make ui-test  the browser tests (JupyterLab in Debian's Chromium; artefacts in test-artifacts/ui)"
+	@echo "make nbval    run the tutorial notebooks and compare their outputs with the stored ones"
+	@echo "make notebooks  re-execute the tutorials and store their outputs (after a deliberate change)"
 	@echo "make demo     simulate a small dataset of every mode and run Stage 3 on it"
 	@echo "make lab      start JupyterLab (with the spec3nb extension) in notebooks/"
 	@echo "make bench    time spec3nb's steps against jwst 3.0.0 on full-size simulated data"
@@ -59,7 +69,7 @@ $(CHROMIUM):
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check spec3nb tests
+	$(BIN)/ruff check spec3nb tests notebooks
 
 jest: $(NODE_STAMP)
 	cd $(EXT) && npx jest
@@ -68,11 +78,23 @@ ui-test: $(STAMP) $(NODE_STAMP) | $(CHROMIUM)
 	cd $(EXT) && PATH="$(abspath $(BIN)):$$PATH" SPEC3NB_CHROMIUM=$(CHROMIUM) \
 		npx playwright test -c ui-tests/playwright.config.js $(UI_ARGS)
 
+# The tutorials as regression tests: each cell's output must equal the stored one, up to
+# notebooks/nbval_sanitize.cfg. The kernel is this environment's Python; each notebook runs
+# in notebooks/ and writes its products into the git-ignored notebooks/products/.
+nbval: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout=300 \
+		$(NBVAL_ARGS) $(NOTEBOOK_FILES)
+
+# Store new expected outputs (after a change meant to alter them): review the diff.
+notebooks: $(STAMP)
+	$(BIN)/python notebooks/execute.py $(NOTEBOOK_FILES)
+
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # pytest last: its summary closes the run.
-test: $(STAMP) lint jest ui-test pytest
+test: $(STAMP) lint jest ui-test nbval pytest
 
 demo: $(STAMP)
 	$(BIN)/spec3nb demo
