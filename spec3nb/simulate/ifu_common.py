@@ -376,6 +376,10 @@ def background_x1d(
 ) -> Product:
     """An ``_x1d`` of an empty-sky exposure: the background as ``SURF_BRIGHT`` (MJy/sr).
 
+    As jwst's extract_1d does for an extended IFU source, the same sky is also in
+    ``BACKGROUND``/``BKGD_ERROR`` (the sigma-clipped mean of the field), which is where
+    master_background reads an IFU background from.
+
     Parameters
     ----------
     rng : numpy.random.Generator
@@ -405,7 +409,7 @@ def background_x1d(
     flux = value * npixels * pixel_sr * 1e6  # MJy/sr * sr -> Jy
     columns = {"flux": flux, "flux_error": err * npixels * pixel_sr * 1e6,
                "surf_bright": value, "sb_error": err, "dq": np.zeros(sb.shape, np.uint32),
-               "background": np.zeros(sb.shape), "bkgd_error": np.zeros(sb.shape),
+               "background": value, "bkgd_error": err,
                "npixels": np.full(sb.shape, npixels)}
     table = tables.spec_table(wavelength, mrs=mrs,
                               units=tables.spectrum_units(photom_done=True, ifu=True), **columns)

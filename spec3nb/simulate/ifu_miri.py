@@ -493,7 +493,7 @@ def _background_members(rng: np.random.Generator, config: SimConfig, scene: Scen
             meta = _meta(config, visit, layout, 2, observation=2)
             meta["filename"] = common.cal_name(2, visit.index, layout.detector, "x1d")
             meta["target"]["source_type"] = "EXTENDED"
-            level = BACKGROUND_LEVEL / scene.background(wave).mean() * scene.background(wave)
+            level = scene.background(wave)  # the truth sky itself
             members.append(common.background_x1d(
                 rng, wave, level, 0.01, meta, mrs=True,
                 pixel_sr=(SPAXEL[layout.channels[0].name]) ** 2 * common.ARCSEC2_SR))

@@ -2,21 +2,27 @@
 
 Geometry (detector pixels of the 2048 x 2048 NRS1/NRS2 arrays; G395H/F290LP):
 
-* the 30 slices are stacked in y, 28 rows each with 4-row gaps (rows 544-1503); the gaps
-  are ``NON_SCIENCE | DO_NOT_USE`` and NaN; ``REGIONS`` holds the slice number 1-30 (0
+* the 30 slices are stacked in y, 28 rows each with 4-row gaps (rows 544-1503), over the
+  science columns 4-2043 (the outer four columns are reference pixels); everything else is
+  ``NON_SCIENCE | DO_NOT_USE`` and NaN; ``REGIONS`` holds the slice number 1-30 (0
   elsewhere) as jwst 3.0.0's ``apply_slicemap`` writes it, ``WAVELENGTH`` the wavelength of
   every pixel;
 * dispersion runs along x (``DISPAXIS = 1``), linearly over the detector's range
   (NRS1 2.87-4.05 um, NRS2 4.12-5.27 um);
-* y runs along the slice (0.1 arcsec per pixel); the slice index sets the across-slice
-  position (0.1 arcsec slices);
-* the gWCS is ``coordinates -> detector -> slicer -> v2v3 -> world``: ``slicer`` holds
-  (across, along, lambda) in arcsec and micron (jwst uses metres there), computed from per-row
-  lookups of the slice; ``small`` images are a binned (16 x 4) crop of NRS1 rows 528-1519, the
-  ``coordinates -> detector`` transform says where each image pixel lies on the detector.
-
-jwst's own NIRSpec IFU WCS is built per slice from reference files (``nrs_ifu_wcs``) and its
-cube_build reads it slice by slice through ``nrs_wcs_set_input`` (see the report in the tests).
+* y runs along the slice (0.1 arcsec per pixel); the slice sets the across-slice position
+  (0.1 arcsec slices) in the order of the real slicer: slice ``i`` (0-based) is the
+  ``SLICEMAP[i]``-th slice across the field, so slices 0 and 2 are neighbours in the sky, as
+  jwst's cube_build assumes when it measures the slice width;
+* the gWCS has the form of an archive ``_cal`` file (jwst 3.0.0 ``apply_slicemap``):
+  ``coordinates -> detector`` is an identity, ``detector -> slicer`` a ``RegionsSelector``
+  whose ``LabelMapperArray`` is the slice map, with one transform per slice bounded by its
+  slice (the bounding box ``nrs_wcs_set_input`` reads) and, for the inverse, a
+  ``LabelMapperDict`` keyed on the across-slice coordinate; then ``slicer -> v2v3 ->
+  world``. ``slicer`` holds (across, along, lambda) in arcsec and micron (jwst uses metres
+  there). ``small`` images are a binned (16 x 4) crop of NRS1 rows 528-1519: the per-slice
+  transforms start by placing the image pixel on the detector, so the ``detector`` frame
+  of a small file counts image pixels (a detector-sized label map would not fit a small
+  file).
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ import dataclasses
 
 import astropy.units as u
 import numpy as np
-from astropy.modeling import models
+from astropy.modeling import bind_bounding_box, models
 from gwcs import coordinate_frames as cf
+from gwcs import selector
 from gwcs import wcs as gwcs_wcs
 
 from spec3nb.datamodels import Part, Product
@@ -40,6 +47,12 @@ from spec3nb.simulate.wcs import detector_frame, world_frame
 NSLICES, HEIGHT, PITCH, Y0 = 30, 28, 32, 544
 SCALE = 0.1  # arcsec per pixel along the slice, and the slice width
 SIZE = 2048
+#: First and last science column (the outer four columns are reference pixels).
+SCIENCE_COLUMNS = (4, SIZE - 5)
+#: Place across the field (0 = lowest across-slice coordinate) of slice 0, 1, ... 29: the
+#: real slicer's interleaved order (the column table of jwst's internal_cal cubes).
+SLICEMAP = (15, 14, 16, 13, 17, 12, 18, 11, 19, 10, 20, 9, 21, 8, 22, 7,
+            23, 6, 24, 5, 25, 4, 26, 3, 27, 2, 28, 1, 29, 0)
 RANGES = {"NRS1": (2.87, 4.05), "NRS2": (4.12, 5.27)}
 V2_REF, V3_REF, ROLL = 299.83, -498.04, 138.5
 PSF = (0.0317, 0.05)
@@ -81,6 +94,12 @@ class Layout:
         lo, hi = RANGES[self.detector]
         return (hi - lo) / SIZE
 
+    def science_columns(self) -> np.ndarray:
+        """Mask of the image columns made of science (not reference) detector columns."""
+        bx = self.binning[0]
+        first = bx * np.arange(self.shape[1])
+        return (first >= SCIENCE_COLUMNS[0]) & (first + bx - 1 <= SCIENCE_COLUMNS[1])
+
 
 def row_slices() -> np.ndarray:
     """Slice number (1-30) of every detector row, 0 in the gaps."""
@@ -90,45 +109,33 @@ def row_slices() -> np.ndarray:
     return labels
 
 
+def slice_across(k: int) -> float:
+    """Across-slice coordinate (arcsec) of the centre of slice `k` (0-based)."""
+    return (SLICEMAP[k] - 0.5 * (NSLICES - 1)) * SCALE
+
+
+def slice_centre(k: int) -> float:
+    """Detector row of the centre of slice `k` (0-based)."""
+    return Y0 + k * PITCH + 0.5 * (HEIGHT - 1)
+
+
 def row_parameters() -> dict[str, np.ndarray]:
     """Per detector row: the slice centre ``yc`` and the across-slice position (NaN in gaps)."""
     labels = row_slices()
-    k = labels - 1
     on = labels > 0
+    k = np.where(on, labels - 1, 0)
     yc = np.where(on, Y0 + k * PITCH + 0.5 * (HEIGHT - 1), np.nan)
-    across = np.where(on, (k - 0.5 * (NSLICES - 1)) * SCALE, np.nan)
+    across = np.where(on, (np.asarray(SLICEMAP)[k] - 0.5 * (NSLICES - 1)) * SCALE, np.nan)
     return {"yc": yc, "across": across}
 
 
-def _row_table(values: np.ndarray) -> models.Tabular1D:
-    return models.Tabular1D(points=np.arange(SIZE, dtype=float), lookup_table=values,
-                            method="nearest", bounds_error=False, fill_value=np.nan)
-
-
-def detector_to_slicer(layout: Layout) -> models.Model:
-    """``(x, y) -> (across, along, lambda)`` with its inverse (NaN between slices)."""
-    par = row_parameters()
-    x = models.Mapping((0,), n_inputs=2)
-    y = models.Mapping((1,), n_inputs=2)
-    lo, step = RANGES[layout.detector][0], layout.step
-    across = y | _row_table(par["across"])
-    along = (y - (y | _row_table(par["yc"]))) | models.Scale(SCALE)
-    gaps = y | _row_table(0.0 * par["across"])  # 0 on the slices, NaN between them
-    lam = (x | models.Polynomial1D(1, c0=lo + 0.5 * step, c1=step)) + gaps
-    forward = models.Mapping((0, 1, 0, 1, 0, 1)) | across & along & lam
-    centres = (np.arange(NSLICES) - 0.5 * (NSLICES - 1)) * SCALE
-    points = np.concatenate([[centres[0] - SCALE / 2], centres, [centres[-1] + SCALE / 2]])
-    rows = Y0 + PITCH * np.concatenate([[0], np.arange(NSLICES), [NSLICES - 1]])
-    slice_row = models.Tabular1D(points=points, lookup_table=rows + 0.5 * (HEIGHT - 1.0),
-                                 method="nearest", bounds_error=False, fill_value=-1e4)
-    y_of = ((models.Mapping((0,), n_inputs=3) | slice_row)
-            + (models.Mapping((1,), n_inputs=3) | models.Scale(1.0 / SCALE)))
-    x_of = (models.Mapping((2,), n_inputs=3) | models.Shift(-(lo + 0.5 * step))
-            | models.Scale(1.0 / step))
-    forward.inverse = models.Mapping((0, 1, 2, 0, 1, 2)) | x_of & y_of
-    forward.name = "det2slicer"
-    forward.inputs, forward.outputs = ("x", "y"), ("x_slice", "y_slice", "lam")
-    return forward
+def slice_map(layout: Layout) -> np.ndarray:
+    """The image's slice map (``REGIONS``): slice number 1-30 on the slices, 0 elsewhere."""
+    ny, _ = layout.shape
+    by = layout.binning[1]
+    rows = np.clip(np.round(by * np.arange(ny) + layout.origin + 0.5 * (by - 1)).astype(int),
+                   0, SIZE - 1)
+    return (row_slices()[rows][:, None] * layout.science_columns()[None, :]).astype(np.int32)
 
 
 def coordinates_to_detector(layout: Layout) -> models.Model:
@@ -140,7 +147,50 @@ def coordinates_to_detector(layout: Layout) -> models.Model:
     return model
 
 
-def nirspec_wcs(layout: Layout, ra_ref: float, dec_ref: float) -> gwcs_wcs.WCS:
+def slice_transform(layout: Layout, k: int, regions: np.ndarray) -> models.Model:
+    """Image pixel -> (across, along, lambda) on slice `k`, bounded by its pixels.
+
+    Along-slice position and wavelength are linear in the image pixel (the binning folded
+    into the coefficients, which keeps the serialised WCS small); the inverse goes back to
+    image pixels, so that the selector has a full inverse.
+    """
+    lo, step = RANGES[layout.detector][0], layout.step
+    (bx, by), shift_x = layout.binning, 0.5 * (layout.binning[0] - 1)
+    shift_y = 0.5 * (by - 1) + layout.origin - slice_centre(k)
+    along = models.Linear1D(slope=SCALE * by, intercept=SCALE * shift_y)
+    lam = models.Linear1D(slope=step * bx, intercept=lo + step * (0.5 + shift_x))
+    forward = models.Mapping((0, 1, 0)) | models.Const1D(slice_across(k)) & along & lam
+    forward.inverse = models.Mapping((2, 1), n_inputs=3) | lam.inverse & along.inverse
+    forward.name = f"slice{k + 1}"
+    forward.inputs, forward.outputs = ("x", "y"), ("x_slice", "y_slice", "lam")
+    y, x = np.nonzero(regions == k + 1)
+    bind_bounding_box(forward, ((x.min() - 0.5, x.max() + 0.5), (y.min() - 0.5, y.max() + 0.5)),
+                      order="F")
+    return forward
+
+
+def detector_to_slicer(layout: Layout, regions: np.ndarray) -> selector.RegionsSelector:
+    """The slice-map selector jwst's ``apply_slicemap`` builds (see the module docstring)."""
+    transforms = {k + 1: slice_transform(layout, k, regions) for k in range(NSLICES)}
+    label_mapper = selector.LabelMapperArray(regions)
+    # gwcs widens the map to int64; labels 0-30 fit a byte, which keeps small files small
+    # (gwcs reads it back as int64; the labels are the same)
+    label_mapper._mapper = np.asarray(regions, dtype=np.int8)
+    # the inverse picks the slice from the across-slice coordinate, as jwst's does
+    label_mapper.inverse = selector.LabelMapperDict(
+        inputs=("x_slice", "y_slice", "lam"),
+        mapper={round(slice_across(k), 5): models.Mapping((0,), n_inputs=3)
+                | models.Const1D(k + 1) for k in range(NSLICES)},
+        inputs_mapping=models.Mapping((0,), n_inputs=3), atol=1e-4)
+    det2slicer = selector.RegionsSelector(
+        ("x", "y"), ("x_slice", "y_slice", "lam"), label_mapper=label_mapper,
+        selector=transforms, name="det2slicer")
+    det2slicer.inputs, det2slicer.outputs = ("x", "y"), ("x_slice", "y_slice", "lam")
+    return det2slicer
+
+
+def nirspec_wcs(layout: Layout, ra_ref: float, dec_ref: float,
+                regions: np.ndarray | None = None) -> gwcs_wcs.WCS:
     """The exposure's gWCS (see the module docstring), bounded by the image."""
     def composite(name: str, names: tuple[str, str]) -> cf.CompositeFrame:
         spatial = cf.Frame2D(name=f"{name}_spatial", axes_order=(0, 1),
@@ -149,11 +199,15 @@ def nirspec_wcs(layout: Layout, ra_ref: float, dec_ref: float) -> gwcs_wcs.WCS:
                                     unit=(u.micron,), axes_names=("wavelength",))
         return cf.CompositeFrame([spatial, spectral], name=name)
 
+    regions = slice_map(layout) if regions is None else regions
     coords = cf.Frame2D(name="coordinates", axes_order=(0, 1), unit=(u.pix, u.pix))
+    # an identity first step, as in jwst: the top-level bounding box is bound to it
+    identity = models.Identity(2, name="coord2det")
+    identity.inputs, identity.outputs = ("x", "y"), ("x", "y")
     to_v2v3 = models.Shift(V2_REF) & models.Shift(V3_REF) & models.Identity(1)
     wcs = gwcs_wcs.WCS([
-        (coords, coordinates_to_detector(layout)),
-        (detector_frame(), detector_to_slicer(layout)),
+        (coords, identity),
+        (detector_frame(), detector_to_slicer(layout, regions)),
         (composite("slicer", ("x_slice", "y_slice")), to_v2v3),
         (composite("v2v3", ("v2", "v3")),
          common.v2v3_to_world(V2_REF, V3_REF, ra_ref, dec_ref, ROLL)),
@@ -170,7 +224,6 @@ def footprint(layout: Layout) -> tuple[common.Footprint, np.ndarray]:
     bx, by = layout.binning
     y_lo = by * np.arange(ny) + layout.origin - 0.5
     rows = np.clip(np.round(y_lo + 0.5 * by).astype(int), 0, SIZE - 1)
-    labels = row_slices()[rows]
     par = row_parameters()
     yc, across = par["yc"][rows], par["across"][rows]
     lo = RANGES[layout.detector][0]
@@ -187,8 +240,7 @@ def footprint(layout: Layout) -> tuple[common.Footprint, np.ndarray]:
         cols((y_lo - yc) * SCALE), cols((y_lo + by - yc) * SCALE),
         cols(across - SCALE / 2), cols(across + SCALE / 2),
         lines(lo + (x_lo + 0.5) * layout.step), lines(lo + (x_lo + 0.5 + bx) * layout.step))
-    regions = np.broadcast_to(labels[:, None], shape).astype(np.int32)
-    return foot, regions
+    return foot, slice_map(layout)
 
 
 def _layouts(config: SimConfig) -> tuple[Layout, ...]:
@@ -241,7 +293,7 @@ def _exposure(rng: np.random.Generator, config: SimConfig, scene: Scene, layout:
     arrays["regions"] = regions
     arrays["wavelength"] = np.where(regions > 0, foot.wavelength, np.nan).astype(np.float32)
     meta = _meta(config, visit, layout, nexp)
-    wcs = nirspec_wcs(layout, visit.ra_ref, visit.dec_ref)
+    wcs = nirspec_wcs(layout, visit.ra_ref, visit.dec_ref, regions)
     product = Product("IFUImageModel", meta, [Part(arrays=arrays, wcs=wcs)])
     return product, ExposureTruth(meta["filename"], visit.offset, BACKGROUND_LEVEL, outliers, hot)
 

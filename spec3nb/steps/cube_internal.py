@@ -96,9 +96,24 @@ def slicer_extent(product: Product) -> tuple[float, float, float, float]:
             float(np.min(across[valid])), float(np.max(across[valid])))
 
 
-def _running(start: float, step: float, n: int) -> np.ndarray:
-    """``start, start + step, ...`` summed one by one as jwst's loops do (same rounding)."""
-    return np.cumsum(np.concatenate([[start], np.full(max(n - 1, 0), step)]))[:n]
+def _running(start: Any, step: Any, n: int) -> np.ndarray:
+    """``start, start + step, ...`` summed one by one as jwst's loops do (same rounding, in
+    the precision of `start` and `step`), returned as float64."""
+    dtype = np.result_type(start, step)
+    terms = np.concatenate([np.array([start], dtype), np.full(max(n - 1, 0), step, dtype)])
+    return np.cumsum(terms, dtype=dtype)[:n].astype(np.float64)
+
+
+def _in_jwst_precision(value: float) -> np.floating:
+    """`value` in the precision jwst computes with: single for values from the cubepar.
+
+    jwst keeps the cubepar's wavelength range and step as the table's float32 numbers and,
+    for internal_cal, does the wavelength-axis arithmetic with them (NumPy keeps float32
+    when a Python float joins), while user values become float64. A value exactly
+    representable in single precision is taken for a cubepar value.
+    """
+    single = np.float32(value)
+    return single if float(single) == float(value) else np.float64(value)
 
 
 def internal_grid(extent: tuple[float, float, float, float], wavemin: float, wavemax: float,
@@ -130,9 +145,10 @@ def internal_grid(extent: tuple[float, float, float, float], wavemin: float, wav
     b_center = (b_max + b_min) / 2.0
     b_low = b_center - (nx / 2.0) * cdelt1
     xcoord = _running(b_low + cdelt1 / 2.0, cdelt1, nx)
-    nz = int(math.ceil((wavemax - wavemin) / cdelt3))
-    lam_low = (wavemax + wavemin) / 2.0 - (nz / 2.0) * cdelt3
-    zcoord = _running(lam_low + cdelt3 / 2.0, cdelt3, nz)
+    lo, hi, step = (_in_jwst_precision(v) for v in (wavemin, wavemax, cdelt3))
+    nz = int(math.ceil((hi - lo) / step))
+    lam_low = (hi + lo) / 2.0 - (nz / 2.0) * step
+    zcoord = _running(lam_low + step / 2.0, step, nz)
     if nz < 2 or nx < 1:
         raise ParameterError(STEP, "wavemin", f"the wavelength range [{wavemin}, {wavemax}] "
                              f"gives {nz} plane(s); 2 are needed")
@@ -144,10 +160,10 @@ def internal_grid(extent: tuple[float, float, float, float], wavemin: float, wav
 def slicer_pixels(product: Product, grid: CubeGrid) -> SlicerPixels | None:
     """The exposure's good pixels as (along, wavelength) quadrilaterals with their column.
 
-    jwst places slice i in column ``slicemap[i]`` of a fixed table for the real instrument;
-    here each slice goes to the column its across-slice position falls in, which is the
-    same order for a slicer whose slices are numbered that way and stays right for other
-    layouts (the simulator's).
+    jwst places slice i in column ``slicemap[i]`` of a fixed table of the real slicer's
+    order; here each slice goes to the column its across-slice position falls in, which
+    is the same column for the real slicer (and for the simulator, which numbers its slices
+    in that order) and stays right for a WCS whose slices are numbered otherwise.
     """
     transform = _slicer_transform(product)
     y, x = ifu_pixels(product)

@@ -90,19 +90,52 @@ def _miri_corners(wcs: Any, x: np.ndarray, y: np.ndarray, wave: np.ndarray, dbet
     return np.abs(wave1 - wave2), tuple(corners)
 
 
-def _nirspec_corners(wcs: Any, x: np.ndarray, y: np.ndarray, slice_no: np.ndarray
+def _slice_box_centre(product: Any, label: int) -> tuple[float, float] | None:
+    """Centre of slice `label`'s bounding box: the selector's (archive WCS), else REGIONS'."""
+    wcs = product.part.wcs
+    try:
+        box = wcs.pipeline[1].transform.selector[label].bounding_box
+        return float(np.mean(tuple(box[0]))), float(np.mean(tuple(box[1])))
+    except (AttributeError, IndexError, KeyError, NotImplementedError, TypeError):
+        pass
+    y, x = np.nonzero(_slice_map(product) == label)
+    if not y.size:
+        return None
+    return 0.5 * float(x.min() + x.max()), 0.5 * float(y.min() + y.max())
+
+
+def nirspec_slice_width(product: Any, to_slicer: Any, across: np.ndarray,
+                        slice_no: np.ndarray) -> float:
+    """Across-slice width of a NIRSpec slice, as jwst measures it.
+
+    jwst takes the across-slice distance between slices 1 and 3 (which are neighbours on
+    the sky), each evaluated at the centre of its bounding box. Where that gives nothing
+    usable, the smallest spacing of the slices' median across-slice positions is used.
+    """
+    centres = [_slice_box_centre(product, label) for label in (1, 3)]
+    if all(c is not None for c in centres):
+        values = [evaluate(to_slicer, *c)[0] for c in centres]
+        width = float(np.abs(values[0] - values[1]))
+        if np.isfinite(width) and width > 0:
+            return width
+    medians = np.array([np.nanmedian(across[slice_no == s]) for s in np.unique(slice_no)])
+    steps = np.diff(np.sort(medians[np.isfinite(medians)]))
+    return float(np.min(steps[steps > 0])) if np.any(steps > 0) else 0.0
+
+
+def _nirspec_corners(product: Any, x: np.ndarray, y: np.ndarray, slice_no: np.ndarray
                      ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """dwave and sky corners of NIRSpec pixels: dispersion along x, slices along y."""
+    """dwave and sky corners of NIRSpec pixels: dispersion along x, slices along y
+    (jwst ``map_detector_to_outputframe``: the slicer coordinates 0.49 pixel above and
+    below the centre, widened by one slice width across)."""
+    wcs = product.part.wcs
     first, out = wcs.available_frames[0], wcs.output_frame.name
     dwave = np.abs(evaluate(wcs, x - 0.4999, y)[2] - evaluate(wcs, x + 0.4999, y)[2])
     to_slicer = wcs.get_transform(first, "slicer")
     to_sky = wcs.get_transform("slicer", out)
     across1, along1, lam1 = evaluate(to_slicer, x, y - 0.49)
     across2, along2, lam2 = evaluate(to_slicer, x, y + 0.49)
-    # one slice width: the smallest spacing of the slices' across-slice positions
-    centres = np.array([np.nanmedian(across1[slice_no == s]) for s in np.unique(slice_no)])
-    steps = np.diff(np.sort(centres[np.isfinite(centres)]))
-    width = float(np.min(steps[steps > 0])) if np.any(steps > 0) else 0.0
+    width = nirspec_slice_width(product, to_slicer, across1, slice_no)
     corners = []
     for across, along, lam, sign in ((across1, along1, lam1, -1), (across1, along1, lam1, 1),
                                      (across2, along2, lam2, 1), (across2, along2, lam2, -1)):
@@ -201,7 +234,7 @@ def map_samples(product: Any, band: tuple[str, str], setup: Any, grid: Any,
             corners = tuple(np.concatenate([p[1][k] for p in pieces]) for k in range(8))
             del pieces
         else:
-            dwave, corners = _nirspec_corners(wcs, xf, yf, slice_no)
+            dwave, corners = _nirspec_corners(product, xf, yf, slice_no)
         corners = tuple(c for pair in (offset_radec(corners[i], corners[i + 1], offset)
                                        for i in range(0, 8, 2)) for c in pair)
         finite = np.all(np.isfinite(np.stack(corners)), axis=0) | miri

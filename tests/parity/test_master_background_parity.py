@@ -3,7 +3,7 @@
 Inputs: the simulator's MIRI LRS nod and dedicated-background sets and its NIRSpec FS and
 MOS sets, plus factory products for the NIRSpec FS point-source correction and for FS
 slits inside MOS exposures; and the simulator's MIRI MRS and NIRSpec IFU sets with
-dedicated backgrounds (see :func:`simulated_ifu` for the two adaptations they need).
+dedicated backgrounds (:func:`simulated_ifu`).
 Compared: SCI, ERR, VAR_* and DQ of every ``_mbsub`` product
 (identical NaN patterns; SCI/ERR/VAR within 1e-6 relative, well inside the issue's 1e-5 at
 the median and 1e-3 at the 99th percentile), ``MASTERBG``, ``S_MSBSUB`` and, with
@@ -42,74 +42,19 @@ def simulated(mode: str, background: str) -> tuple[Product, ...]:
     return tuple(_tag(ds.exposures, "science") + _tag(ds.backgrounds, "background"))
 
 
-def as_ifu_extended_extraction(member: Product) -> Product:
-    """A simulated IFU background member as jwst's extract_1d writes an extended source.
-
-    For an extended IFU source jwst's extract_1d puts the sigma-clipped sky of the field
-    in ``BACKGROUND`` (master_background reads it from there); the simulator writes the sky
-    in ``SURF_BRIGHT`` only and zeros in ``BACKGROUND``, so both steps would subtract 0.
-    """
-    parts = []
-    for part in member.parts:
-        table = part.table.copy()
-        table["BACKGROUND"] = table["SURF_BRIGHT"]
-        table["BKGD_ERROR"] = table["SB_ERROR"]
-        parts.append(part.evolve(arrays={"spec_table": table}))
-    return member.evolve(parts=parts)
-
-
-def jwst_style_nirspec_wcs(product: Product) -> Product:
-    """`product` with its NIRSpec IFU gWCS rebuilt in jwst 3.0.0's coordinate-based form.
-
-    jwst reads NIRSpec IFU slices with ``nrs_ifu_wcs``, which needs the detector-to-slicer
-    step to be a ``RegionsSelector`` (slice map -> one transform per slice, each bounded by
-    its slice), as ``apply_slicemap`` builds it; the simulator's single transform has no
-    such selector. The per-slice transforms here are the simulator's own, so every pixel
-    keeps its world coordinates.
-    """
-    from astropy.modeling import models
-    from astropy.modeling.bounding_box import ModelBoundingBox
-    from gwcs import selector
-    from gwcs import wcs as gwcs_wcs
-
-    part = product.part
-    wcs, regions = part.wcs, np.asarray(part.arrays["regions"])
-    to_slicer = wcs.get_transform(wcs.available_frames[0], "slicer")
-    transforms = {}
-    for k in range(1, 31):
-        y, x = np.nonzero(regions == k)
-        transform = to_slicer.copy()
-        transform.bounding_box = ModelBoundingBox.validate(
-            transform, ((x.min() - 0.5, x.max() + 0.5), (y.min() - 0.5, y.max() + 0.5)),
-            order="F")
-        transforms[k] = transform
-    det2slicer = selector.RegionsSelector(
-        ("x", "y"), ("x_slice", "y_slice", "lam"), name="det2slicer",
-        label_mapper=selector.LabelMapperArray(regions), selector=transforms)
-    identity = models.Identity(2, name="coord2det")
-    steps = [(wcs.pipeline[0].frame, identity), (wcs.pipeline[1].frame, det2slicer)]
-    steps += [(step.frame, step.transform) for step in wcs.pipeline[2:]]
-    rebuilt = gwcs_wcs.WCS(steps)
-    rebuilt.bounding_box = wcs.bounding_box
-    return product.evolve(parts=[part.evolve(wcs=rebuilt)])
-
-
 @functools.cache
-def simulated_ifu(mode: str, jwst_wcs: bool = True) -> tuple[Product, ...]:
+def simulated_ifu(mode: str) -> tuple[Product, ...]:
     """Science then background members of a simulated IFU set with dedicated backgrounds.
 
-    The backgrounds are made extended-source extractions (:func:`as_ifu_extended_extraction`)
-    and, with `jwst_wcs`, NIRSpec exposures get jwst's WCS form
-    (:func:`jwst_style_nirspec_wcs`).
+    The simulator writes what jwst needs here: NIRSpec IFU exposures whose WCS has the
+    archive form (a slice-map ``RegionsSelector`` from detector to slicer, which jwst's
+    ``nrs_ifu_wcs`` reads) and background ``_x1d`` members with the sky in ``BACKGROUND``,
+    as jwst's extract_1d writes an extended IFU source.
     """
     from spec3nb.simulate import simulate
 
     ds = simulate(mode, seed=3, background="dedicated")
-    science = ds.exposures
-    if mode == "nrs_ifu" and jwst_wcs:
-        science = [jwst_style_nirspec_wcs(p) for p in science]
-    backgrounds = [as_ifu_extended_extraction(b) for b in ds.backgrounds]
-    return tuple(_tag(science, "science") + _tag(backgrounds, "background"))
+    return tuple(_tag(ds.exposures, "science") + _tag(ds.backgrounds, "background"))
 
 
 def with_pathloss_arrays(product: Product, seed: int = 0) -> Product:
@@ -366,11 +311,3 @@ def test_ifu_user_background_and_saved_backgrounds(tmp_path: Path, monkeypatch,
         # outside the user spectrum: 0 and (IFU) no DO_NOT_USE added
         assert (mine.part.data == 0).any() and (mine.part.data > 0).any()
     np.testing.assert_array_equal(subtracted[0].part.dq, inputs[0].part.dq)
-
-
-def test_nirspec_ifu_simulator_wcs_gives_the_jwst_form_result() -> None:
-    """Our result on the simulator's own WCS equals the one on jwst's WCS form."""
-    direct = master_background(list(simulated_ifu("nrs_ifu", jwst_wcs=False)))
-    rebuilt = master_background(list(simulated_ifu("nrs_ifu")))
-    for a, b in zip(direct.products, rebuilt.products, strict=True):
-        np.testing.assert_array_equal(a.part.data, b.part.data)

@@ -43,13 +43,30 @@ def test_grid_and_keywords_follow_jwst(nrs, cube):
     step = info["cdelt3"]
     assert nz == math.ceil((RANGE["wavemax"] - RANGE["wavemin"]) / step)
     centre = info["crval3"] + (nz - 1) / 2 * step
-    assert centre == pytest.approx(sum(RANGE.values()) / 2, abs=1e-9)
+    # (jwst multiplies the cubepar's single-precision step in single precision: ~2e-9 off)
+    assert centre == pytest.approx(sum(RANGE.values()) / 2, abs=1e-8)
     assert (info["ctype1"], info["ctype2"], info["ctype3"]) == ("NRSSLICERX", "NRSSLICERY",
                                                                 "WAVE")
     assert info["cunit1"] == "arcsec"  # the simulator's slicer frame (jwst's: metres)
     assert (info["pc1_1"], info["pc1_2"], info["pc2_1"], info["pc2_2"]) == (1, 0, 0, 0 + 1)
     assert cube.get("ifu.weighting") == "emsm"
     assert cube.get("ifu.roi_spatial") == 0 and cube.get("ifu.weight_power") == 0
+
+
+def test_wavelength_axis_in_the_precision_jwst_computes_it():
+    """Cubepar values (single precision) give jwst's single-precision wavelength axis; user
+    values (double) a double-precision one."""
+    extent = (-1.0, 1.0, -1.45, 1.45)
+    step = float(np.float32(0.000665))
+    cubepar = cube_internal.internal_grid(extent, float(np.float32(2.87)),
+                                          float(np.float32(5.27)), step)
+    z = cubepar.zcoord
+    np.testing.assert_array_equal(z, z.astype(np.float32))  # every plane a float32 sum
+    expected = np.float32((np.float32(5.27) + np.float32(2.87)) / 2.0
+                          - (z.size / 2.0) * np.float32(step) + np.float32(step) / 2.0)
+    assert cubepar.crval3 == float(expected)
+    user = cube_internal.internal_grid(extent, 3.41, 3.59, step)
+    assert user.zcoord[0] != np.float32(user.zcoord[0])  # double precision throughout
 
 
 def test_wcs_is_the_one_jwst_builds_from_these_keywords(cube):
@@ -154,3 +171,70 @@ def test_jwst_area_ranges_and_corner_quadrilaterals():
                              grid, acc2)
     assert acc2.count.sum() == 4 and acc2.weight.sum() == pytest.approx(1.0)
     assert acc2.weight.max() == pytest.approx((0.999 / 2 + 0.25) ** 2 / 0.999**2)
+
+
+# ------------------------------------------------------ the archive WCS form, in metres
+
+#: Slicer-plane metres per simulated arcsec (any scale will do: jwst's frame is metres).
+PER_ARCSEC = 1.0e-3
+
+
+def _in_metres(product):
+    """`product` with jwst's slicer units: positions in metres and wavelengths in metres.
+
+    The slice-map selector keeps its form (one bounded transform per slice), so the WCS is
+    read as an archive file's is; every pixel keeps its sky coordinates.
+    """
+    from astropy import units as u
+    from astropy.modeling import bind_bounding_box, models
+    from gwcs import coordinate_frames as cf
+    from gwcs import selector
+    from gwcs import wcs as gwcs_wcs
+
+    wcs = product.part.wcs
+    det2slicer = wcs.pipeline[1].transform
+    to_metres = models.Scale(PER_ARCSEC) & models.Scale(PER_ARCSEC) & models.Scale(1e-6)
+    transforms = {}
+    for label, transform in det2slicer.selector.items():
+        scaled = transform | to_metres
+        bind_bounding_box(scaled, transform.bounding_box.bounding_box(order="F"), order="F")
+        transforms[label] = scaled
+    mapper = selector.LabelMapperArray(np.asarray(product.part.arrays["regions"]))
+    metres = selector.RegionsSelector(("x", "y"), ("x_slice", "y_slice", "lam"),
+                                      label_mapper=mapper, selector=transforms,
+                                      name="det2slicer")
+    frame = cf.CompositeFrame([
+        cf.Frame2D(name="slicer_spatial", axes_order=(0, 1), unit=(u.m, u.m),
+                   axes_names=("x_slice", "y_slice")),
+        cf.SpectralFrame(name="slicer_spectral", axes_order=(2,), unit=(u.m,),
+                         axes_names=("wavelength",))], name="slicer")
+    steps = [(wcs.pipeline[0].frame, wcs.pipeline[0].transform),
+             (wcs.pipeline[1].frame, metres),
+             (frame, to_metres.inverse | wcs.pipeline[2].transform),
+             *((step.frame, step.transform) for step in wcs.pipeline[3:])]
+    rebuilt = gwcs_wcs.WCS(steps)
+    rebuilt.bounding_box = wcs.bounding_box
+    return product.evolve(parts=[product.part.evolve(wcs=rebuilt)])
+
+
+def test_slicer_frame_in_metres_as_in_archive_files(nrs, cube):
+    """jwst's slicer frame (metres, wavelengths in metres) gives the same cubes, scaled."""
+    exposure = _in_metres(nrs.exposures[0])
+    y, x = np.nonzero(exposure.part.arrays["regions"] > 0)
+    np.testing.assert_allclose(np.array(exposure.part.wcs(x, y)),
+                               np.array(nrs.exposures[0].part.wcs(x, y)), rtol=1e-12)
+    metres = SPEC.run([exposure], coord_system="internal_cal", **RANGE).outputs[0].product
+    info, ref = metres.meta["wcsinfo"], cube.meta["wcsinfo"]
+    assert info["cunit1"] == info["cunit2"] == "meter"
+    for key in ("cdelt1", "cdelt2", "crval1", "crval2"):
+        assert info[key] == pytest.approx(ref[key] * PER_ARCSEC, rel=1e-9), key
+    assert (info["crval3"], info["cdelt3"]) == (ref["crval3"], ref["cdelt3"])
+    np.testing.assert_allclose(metres.part.data, cube.part.data, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(metres.part.arrays["weightmap"],
+                                  cube.part.arrays["weightmap"])
+    # a sky cube: the same pixels, the same corners (one slice width across, in metres)
+    sky = [SPEC.run([e], **RANGE).outputs[0].product
+           for e in (exposure, nrs.exposures[0])]
+    np.testing.assert_allclose(sky[0].part.data, sky[1].part.data, rtol=1e-6)
+    np.testing.assert_array_equal(sky[0].part.arrays["weightmap"],
+                                  sky[1].part.arrays["weightmap"])

@@ -27,7 +27,7 @@ def test_background_only_residual_under_one_percent(mode: str) -> None:
     residual is ``sky * (level / nominal - 1)``, known from the truth.
     """
     ds = simulate(mode, seed=3, background="dedicated")
-    inputs = list(simulated_ifu(mode, jwst_wcs=False))
+    inputs = list(simulated_ifu(mode))
     result = master_background(inputs)
     assert result.status == "COMPLETE"
     sky = ds.truth.background_spectrum
@@ -51,7 +51,7 @@ def test_background_only_residual_under_one_percent(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", ["mir_mrs", "nrs_ifu"])
 def test_ifu_dq_and_errors_are_left_alone(mode: str) -> None:
-    inputs = list(simulated_ifu(mode, jwst_wcs=False))
+    inputs = list(simulated_ifu(mode))
     result = master_background(inputs, save_background=True)
     subtracted = [o.product for o in result.outputs if o.suffix == "mbsub"]
     for before, after in zip(_science(inputs), subtracted, strict=True):
@@ -67,7 +67,7 @@ def test_ifu_dq_and_errors_are_left_alone(mode: str) -> None:
 
 
 def test_nirspec_point_source_background_is_scaled_by_the_pathloss_ratio() -> None:
-    inputs = list(simulated_ifu("nrs_ifu", jwst_wcs=False))
+    inputs = list(simulated_ifu("nrs_ifu"))
     plain = master_background(inputs, save_background=True)
     scaled_inputs = [with_pathloss_arrays(p) if p.get("asn.exptype") == "science" else p
                      for p in inputs]
@@ -87,7 +87,7 @@ def test_nirspec_point_source_background_is_scaled_by_the_pathloss_ratio() -> No
 
 def test_mrs_members_use_their_background_column() -> None:
     """MIRI MRS members are always read as extended: SURF_BRIGHT is ignored."""
-    inputs = list(simulated_ifu("mir_mrs", jwst_wcs=False))
+    inputs = list(simulated_ifu("mir_mrs"))
     members = []
     for p in inputs:
         if p.get("asn.exptype") == "background":
@@ -101,7 +101,7 @@ def test_mrs_members_use_their_background_column() -> None:
 
 
 def test_ifu_without_wcs_or_of_another_instrument_is_a_clear_error() -> None:
-    inputs = list(simulated_ifu("mir_mrs", jwst_wcs=False))
+    inputs = list(simulated_ifu("mir_mrs"))
     first = inputs[0].evolve(meta={"filename": "mrs_cal.fits"})
     no_wcs = first.evolve(parts=[first.part.evolve(wcs=None)])
     with pytest.raises(InputFileError, match="mrs_cal.fits.*no WCS"):
