@@ -4,7 +4,8 @@ The step follows jwst 3.0.0's ``CubeBuildStep`` (reference 3.9): the exposures a
 band, one cube is made per band (or channel, grating, or one for everything), each on a
 tangent-plane grid covering all its exposures, and every good detector pixel is spread over
 the voxels within its region of influence with the ``drizzle``, ``emsm`` or ``msm`` weights.
-The geometry lives in :mod:`cube_geometry`, the pixel mapping in :mod:`cube_mapping`, the
+The cube parameters and grid live in :mod:`cube_geometry`, the pixels' sky positions and
+footprints in :mod:`cube_sky`, the pixel mapping in :mod:`cube_mapping`, the
 weights in :mod:`cube_weights`, the DQ plane in :mod:`cube_dq`; this module holds the step,
 its parameters and the output product (``IFUCubeModel`` with SCI, ERR, DQ, WMAP and the
 WCS-TABLE wavelength table).
@@ -32,6 +33,7 @@ from spec3nb.errors import ParameterError
 from spec3nb.params import BOOL, CHOICE, FLOAT, INT, PATH, STR, Param
 from spec3nb.steps import cube_dq, cube_geometry, cube_internal, cube_mapping, cube_weights
 from spec3nb.steps.cube_geometry import STEP, CubeGrid, CubeSetup
+from spec3nb.steps.cube_sky import find_corners, offset_radec, s_region_corners, sky_pixels
 from spec3nb.steps.cubepar_defaults import default_cubepar
 from spec3nb.steps.resample_spec import s_region
 from spec3nb.steps.spec import COMPLETE, StepOutput, StepResult, StepSpec
@@ -145,15 +147,15 @@ def _footprint(setup: CubeSetup, inputs: Sequence[Product], offsets: dict | None
     for band, files in zip(setup.bands, setup.files, strict=True):
         for i in files:
             product = inputs[i]
-            values = cube_geometry._s_region_corners(product) if use_region else None
+            values = s_region_corners(product) if use_region else None
             if values is None:
-                pixels = cube_geometry.sky_pixels(product, band, setup.instrument)
+                pixels = sky_pixels(product, band, setup.instrument)
                 if cache is not None:
                     cache[(i, band)] = pixels
-                values = cube_geometry.find_corners(product, band, setup.instrument, pixels)
+                values = find_corners(product, band, setup.instrument, pixels)
             ra, dec = np.array(values[0:8:2]), np.array(values[1:8:2])
             if offsets is not None:
-                ra, dec = cube_geometry.offset_radec(ra, dec, offsets[product.filename])
+                ra, dec = offset_radec(ra, dec, offsets[product.filename])
             corners.append(np.column_stack([ra, dec]))
             waves += [float(values[8]), float(values[9])]
     return np.concatenate(corners), (float(np.nanmin(waves)), float(np.nanmax(waves)))
@@ -394,23 +396,40 @@ def cube_wcs(info: Mapping[str, Any], grid: CubeGrid) -> gwcs_wcs.WCS:
     return wcs
 
 
-def _blend(first: Product, used: Sequence[Product]) -> dict[str, Any]:
-    """Exposure-time keywords combined over the cube's exposures (jwst's blend rules)."""
-    def values(path: str) -> list[Any]:
-        return [p.get(path) for p in used if p.get(path) is not None]
+#: jwst's blend rules (``blend_rule`` of the IFUCubeModel schema) for a cube made of several
+#: exposures; every other keyword is the first exposure's. ``multi``: the common value, or
+#: ``MULTIPLE`` when the exposures differ (a multi-band MIRI cube has BAND = MULTIPLE).
+_BLEND_RULES: dict[str, tuple[str, ...]] = {
+    "multi": ("instrument.detector", "instrument.module", "instrument.filter",
+              "instrument.grating", "instrument.band"),
+    "min": ("observation.date", "observation.time", "observation.date_beg",
+            "exposure.start_time", "exposure.start_time_mjd", "exposure.start_time_tdb",
+            "exposure.integration_start"),
+    "max": ("observation.date_end", "exposure.end_time", "exposure.end_time_mjd",
+            "exposure.end_time_tdb", "exposure.integration_end",
+            "instrument.filter_wheel_offset", "instrument.pupil_wheel_offset"),
+    "mean": ("exposure.mid_time", "exposure.mid_time_mjd", "exposure.mid_time_tdb"),
+    "sum": ("exposure.exposure_time", "exposure.effective_exposure_time",
+            "exposure.measurement_time", "exposure.duration", "exposure.elapsed_exposure_time"),
+    "wheeltol": ("instrument.filter_wheel_tolerance", "instrument.pupil_wheel_tolerance"),
+}
+_BLEND_FUNCTIONS = {
+    "multi": lambda v: v[0] if len(set(v)) == 1 else "MULTIPLE",
+    "min": min, "max": max, "sum": lambda v: np.sum(v).item(),
+    "mean": lambda v: np.mean(v).item(),
+    "wheeltol": lambda v: "outside calibration tolerance" if "outside calibration tolerance"
+    in v else "within commanded tolerance",
+}
 
+
+def _blend(first: Product, used: Sequence[Product]) -> dict[str, Any]:
+    """Keywords combined over the cube's exposures with jwst's blend rules."""
     changes: dict[str, Any] = {}
-    for path, rule in (("exposure.start_time", min), ("exposure.end_time", max),
-                       ("exposure.exposure_time", sum),
-                       ("exposure.effective_exposure_time", sum),
-                       ("exposure.measurement_time", sum), ("exposure.duration", sum),
-                       ("exposure.elapsed_exposure_time", sum)):
-        found = values(path)
-        if found:
-            changes[path] = rule(found)
-    mids = values("exposure.mid_time")
-    if mids:
-        changes["exposure.mid_time"] = float(np.mean(mids))
+    for rule, paths in _BLEND_RULES.items():
+        for path in paths:
+            found = [p.get(path) for p in used if p.get(path) is not None]
+            if found:
+                changes[path] = _BLEND_FUNCTIONS[rule](found)
     mt = first.get("wcsinfo.mt_avra"), first.get("wcsinfo.mt_avdec")
     if mt[0] is not None:
         changes.update({"wcsinfo.mt_ra": mt[0], "wcsinfo.mt_dec": mt[1],
@@ -505,7 +524,8 @@ wavemin, wavemax, skip_dqflagging, offset_file, debug_spaxel
     cubes = cube_geometry.cube_bands(bands, instrument, params["output_type"])
     if internal:
         cube_internal.check_request(instrument, cubes, files)
-        setups = [_internal_setup(cube, files, cubepars, params) for cube in cubes]
+        setups = [cube_geometry.internal_setup(cube, files, cubepars, params)
+                  for cube in cubes]
     else:
         setups = [cube_geometry.cube_setup(cube, files, cubepars, instrument, params)
                   for cube in cubes]
@@ -527,24 +547,6 @@ def _plane_count(setup: CubeSetup) -> int:
     if not setup.linear:
         return int(np.size(setup.tables["wavelength"]))
     return int(np.ceil((setup.wavemax - setup.wavemin) / setup.spectral_size))
-
-
-def _internal_setup(cube: Sequence[tuple[str, str]], files: Mapping[Any, list[int]],
-                    cubepars: CubePars, params: Mapping[str, Any]) -> CubeSetup:
-    """An internal_cal cube's parameters (jwst's ``determine_cube_parameters_internal``)."""
-    band = cubepars.band(cube[0])
-    wavemin = params["wavemin"] if params["wavemin"] is not None else band.wavemin
-    wavemax = params["wavemax"] if params["wavemax"] is not None else band.wavemax
-    step = params["scalew"] if params["scalew"] != 0 else band.spectralstep
-    if not wavemax > wavemin:
-        raise ParameterError(STEP, "wavemin", f"empty wavelength range [{wavemin}, {wavemax}]")
-    nan = float("nan")
-    return CubeSetup(
-        instrument="NIRSPEC", bands=tuple(cube), files=(tuple(files[cube[0]]),),
-        weighting="emsm", interpolation="area", coord_system="internal_cal", linear=True,
-        spatial_size=params["scalexy"] or band.spaxelsize, spectral_size=float(step),
-        wavemin=float(wavemin), wavemax=float(wavemax), rois=0.0, roiw=0.0,
-        weight_power=0.0, softrad=nan, scalerad=nan)
 
 
 _CHANNELS = ("1", "2", "3", "4", "all")

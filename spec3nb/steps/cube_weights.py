@@ -10,8 +10,11 @@ summed into the cube with ``np.bincount`` over the short range of voxels a chunk
   spaxel/plane units, for spaxels within ``rois`` (box and circle) and planes within
   ``roiw``;
 * ``msm``: ``w = 1 / max(r^p, softrad)``;
-* ``drizzle``: spatial overlap area of the sample's footprint with the spaxel (exact,
-  see :func:`overlap_area`) times the wavelength overlap.
+* ``drizzle``: spatial overlap area of the sample's footprint with the spaxel (exact, from
+  areas below the grid lines, :func:`_area_below`) times the wavelength overlap.
+
+Arrays of the drizzle kernel keep the samples along their last axis: numpy's loops are then
+long and contiguous (on short innermost axes its per-loop overhead dominates).
 
 Each accumulator is float64: flux ``F``, weight ``W``, variance ``V`` and count ``N``.
 """
@@ -19,6 +22,7 @@ Each accumulator is float64: flux ``F``, weight ``W``, variance ``V`` and count 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +33,8 @@ SLIVER = 1e-5
 NEAR = 1e-6
 #: Pairs (sample, voxel) built at once; bounds the temporary memory (a few hundred bytes a pair).
 PAIR_BUDGET = 1_000_000
+#: Drizzle: PAIR_BUDGET / DRIZZLE_PAIRS samples a chunk (~12 (column, line) values each).
+DRIZZLE_PAIRS = 128
 
 
 @dataclasses.dataclass
@@ -383,64 +389,186 @@ def _box_range(lo: np.ndarray, hi: np.ndarray, c0: float, cdelt: float, n: int
     return np.maximum(i1, 0), np.minimum(i2, n)
 
 
+def _cells(lo: np.ndarray, hi: np.ndarray, cell_lo: np.ndarray, cell_hi: np.ndarray,
+           first: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First index and number of the cells in [first, stop) whose extent overlaps (lo, hi).
+
+    A cell k is kept when ``cell_lo[k] < hi`` and ``cell_hi[k] > lo`` (strict, as the
+    bounding-box test before jwst's clipping); both bounds rise with k, so the kept cells
+    are one run. NaN extents (samples without corners) keep none.
+    """
+    start = np.maximum(np.searchsorted(cell_hi, lo, side="right"), first)
+    end = np.minimum(np.searchsorted(cell_lo, hi, side="left"), stop)
+    return start, np.maximum(end - start, 0)
+
+
+def _area_below(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray], left: np.ndarray,
+                right: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Signed area of each quadrilateral inside each column and below each line.
+
+    By Green's theorem that area is the integral of ``max(c - y, 0) dx`` along the polygon's
+    edges clipped to the column (the column's sides have no x extent). On a clipped edge y
+    runs linearly between ``lo`` and ``lo + span``; with ``g = c - lo`` and ``d = clip(g, 0,
+    span)`` the integral is ``width * d * (g - d / 2) / span`` (``width * max(g, 0)`` for a
+    level edge), free of cancellation. A box's overlap is the difference of two lines'
+    values: edges are clipped once per column and rows share their lines.
+
+    Parameters
+    ----------
+    xs, ys : sequence of numpy.ndarray
+        The 4 corners' (n,) coordinates, in order around each polygon (near 0).
+    left, right : numpy.ndarray
+        (w, n) column bounds.
+    lines : numpy.ndarray
+        (m, n) line heights.
+
+    Returns
+    -------
+    numpy.ndarray
+        (w, m, n) signed areas (the sign of each polygon's orientation).
+    """
+    shape = (left.shape[0], lines.shape[0], left.shape[1])
+    total = np.zeros(shape)
+    g, d = np.empty(shape), np.empty(shape)
+    for e in range(4):
+        x1, y1, x2, y2 = xs[e], ys[e], xs[(e + 1) % 4], ys[(e + 1) % 4]
+        run = x2 - x1
+        slope = np.divide(y2 - y1, run, out=np.zeros_like(run), where=run != 0)
+        xa = np.minimum(np.maximum(x1, left), right)
+        xb = np.minimum(np.maximum(x2, left), right)
+        ya, yb = y1 + slope * (xa - x1), y1 + slope * (xb - x1)
+        lo = np.minimum(ya, yb)
+        span = np.maximum(ya, yb) - lo
+        width = xb - xa
+        scale = np.divide(width, span, out=np.zeros_like(span), where=span > 0)
+        lo, span, scale = lo[:, None], span[:, None], scale[:, None]
+        np.subtract(lines, lo, out=g)
+        np.maximum(g, 0.0, out=d)
+        np.minimum(d, span, out=d)
+        # g <- d * (g - d / 2) * scale, in place
+        d *= 0.5
+        g -= d
+        g *= d
+        g *= 2.0 * scale
+        total += g
+        level = (span == 0) & (width[:, None] != 0)
+        if level.any():  # a horizontal edge: the integrand is constant along it
+            total += np.where(level, width[:, None], 0.0) * np.maximum(lines - lo, 0.0)
+    return total
+
+
+def _apart(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray], box: Sequence[np.ndarray],
+           margin: float) -> np.ndarray:
+    """Whether each box, grown by `margin`, lies wholly outside its quadrilateral.
+
+    True when one edge of the quadrilateral has the other corners on one side (a supporting
+    line) and the whole grown box strictly on the other: a cheap, conservative test (False
+    does not mean the two overlap).
+    """
+    left, right = box[0] - margin, box[1] + margin
+    bottom, top = box[2] - margin, box[3] + margin
+    apart = np.zeros(left.shape, dtype=bool)
+    for e in range(4):
+        x1, y1, x2, y2 = xs[e], ys[e], xs[(e + 1) % 4], ys[(e + 1) % 4]
+        # side(P) = (x2 - x1)(Py - y1) - (y2 - y1)(Px - x1), linear in P
+        a, b = x2 - x1, -(y2 - y1)
+        others = [a * (ys[k] - y1) + b * (xs[k] - x1) for k in ((e + 2) % 4, (e + 3) % 4)]
+        inner = np.where(others[0] + others[1] >= 0, 1.0, -1.0)
+        supporting = (others[0] * inner >= 0) & (others[1] * inner >= 0)
+        # the box's largest value of inner * side(P) is at one of its corners
+        ai, bi = a * inner, b * inner
+        most = ai * (np.where(ai > 0, top, bottom) - y1) + bi * (np.where(bi > 0, right, left)
+                                                                - x1)
+        apart |= supporting & (most < 0)
+    return apart
+
+
 def _spatial_overlaps(s: Samples, xc: np.ndarray, yc: np.ndarray, cdelt1: float,
                       cdelt2: float) -> tuple[np.ndarray, ...]:
-    """(sample, ix, iy, area > 0) of every spaxel a sample's footprint overlaps."""
-    px = np.stack(s.corners[0::2], axis=1)
-    py = np.stack(s.corners[1::2], axis=1)
-    xmin, xmax, ymin, ymax = px.min(1), px.max(1), py.min(1), py.max(1)
-    ix1, ix2 = _box_range(xmin, xmax, xc[0], cdelt1, xc.size)
-    iy1, iy2 = _box_range(ymin, ymax, yc[0], cdelt2, yc.size)
-    wx = int(np.max(ix2 - ix1, initial=0))
-    wy = int(np.max(iy2 - iy1, initial=0))
-    ix = ix1[:, None] + np.arange(max(wx, 0))[None, :]
-    iy = iy1[:, None] + np.arange(max(wy, 0))[None, :]
-    okx = (ix < ix2[:, None]) & (xc[np.minimum(ix, xc.size - 1)] - cdelt1 * 0.5 < xmax[:, None]) \
-        & (xc[np.minimum(ix, xc.size - 1)] + cdelt1 * 0.5 > xmin[:, None])
-    oky = (iy < iy2[:, None]) & (yc[np.minimum(iy, yc.size - 1)] - cdelt2 * 0.5 < ymax[:, None]) \
-        & (yc[np.minimum(iy, yc.size - 1)] + cdelt2 * 0.5 > ymin[:, None])
-    p, jx, jy = np.nonzero(okx[:, :, None] & oky[:, None, :])
-    kx, ky = ix[p, jx], iy[p, jy]
-    box = (xc[kx] - 0.5 * cdelt1, xc[kx] + 0.5 * cdelt1, yc[ky] - 0.5 * cdelt2,
-           yc[ky] + 0.5 * cdelt2)
-    area = overlap_area(px[p], py[p], *box)
+    """(sample, ix, iy, area > 0) of every spaxel a sample's footprint overlaps.
+
+    The candidate spaxels are jwst's (its index range, then the bounding-box test); their
+    overlaps come from :func:`_area_below` on the sample's columns and row lines.
+    """
+    xs, ys = s.corners[0::2], s.corners[1::2]
+    xmin = np.minimum(np.minimum(xs[0], xs[1]), np.minimum(xs[2], xs[3]))
+    xmax = np.maximum(np.maximum(xs[0], xs[1]), np.maximum(xs[2], xs[3]))
+    ymin = np.minimum(np.minimum(ys[0], ys[1]), np.minimum(ys[2], ys[3]))
+    ymax = np.maximum(np.maximum(ys[0], ys[1]), np.maximum(ys[2], ys[3]))
+    xl, xr = xc - cdelt1 * 0.5, xc + cdelt1 * 0.5
+    yl, yr = yc - cdelt2 * 0.5, yc + cdelt2 * 0.5
+    x0, nx = _cells(xmin, xmax, xl, xr, *_box_range(xmin, xmax, xc[0], cdelt1, xc.size))
+    y0, ny = _cells(ymin, ymax, yl, yr, *_box_range(ymin, ymax, yc[0], cdelt2, yc.size))
+    wx, wy = int(np.max(nx, initial=0)), int(np.max(ny, initial=0))
+    if wx == 0 or wy == 0:
+        return (np.empty(0, dtype=np.int64),) * 3 + (np.empty(0),)
+    ix = np.minimum(x0 + np.arange(wx)[:, None], xc.size - 1)
+    iy = np.minimum(y0 + np.arange(wy)[:, None], yc.size - 1)
+    # local coordinates (origin at each footprint's lower left) keep the sums precise
+    ox, oy = (np.where(np.isfinite(v), v, 0.0) for v in (xmin, ymin))
+    # row j lies between lines j and j + 1: the rows' lower edges, then the grid's top edge
+    lines = np.append(yl, yr[-1])[np.minimum(y0 + np.arange(wy + 1)[:, None], yc.size)] - oy
+    below = _area_below([x - ox for x in xs], [y - oy for y in ys], xl[ix] - ox, xr[ix] - ox,
+                        lines)
+    area = np.abs(below[:, 1:] - below[:, :-1]).ravel()
+    valid = ((np.arange(wx)[:, None] < nx)[:, None] & (np.arange(wy)[:, None] < ny)).ravel()
+    flat = np.flatnonzero(valid)
+    area, n = area[flat], xmin.size
+    cell, p = np.divmod(flat, n)
+    kx, ky = ix.ravel()[cell // wy * n + p], iy.ravel()[cell % wy * n + p]
     # slivers: whether they count at all follows jwst's rounding (WMAP and DQ depend on it)
     tiny = np.flatnonzero(area < SLIVER * cdelt1 * cdelt2)
-    if tiny.size:
-        # clearly apart (no overlap even with the box grown by NEAR): zero for jwst too
-        grown = (box[0][tiny] - NEAR, box[1][tiny] + NEAR, box[2][tiny] - NEAR,
-                 box[3][tiny] + NEAR)
-        near = tiny[overlap_area(px[p[tiny]], py[p[tiny]], *grown) > 0]
-        area[tiny] = 0.0  # the exact formula leaves ~1e-18 of rounding where there is none
-        area[near] = clip_area(px[p[near]], py[p[near]], *(b[near] for b in box))
-    good = area > 0
+    area[tiny] = 0.0  # the sums leave ~1e-18 of rounding where there is no overlap
+    box = (xl[kx[tiny]], xr[kx[tiny]], yl[ky[tiny]], yr[ky[tiny]])
+    # clearly apart (even with the box grown by NEAR): zero for jwst too
+    near = ~_apart([x[p[tiny]] for x in xs], [y[p[tiny]] for y in ys], box, NEAR)
+    if near.any():
+        t = p[tiny[near]]
+        area[tiny[near]] = clip_area(np.stack([x[t] for x in xs], axis=1),
+                                     np.stack([y[t] for y in ys], axis=1),
+                                     *(b[near] for b in box))
+    good = np.flatnonzero(area > 0)
     return p[good], kx[good], ky[good], area[good]
 
 
 def _wave_overlaps(s: Samples, zc: np.ndarray, cdelt3: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(sample, plane, overlap > 0) of every plane a sample's wavelength range overlaps."""
+    """Each sample's planes with a wavelength overlap (jwst's tests), packed to the front.
+
+    Returns (m, n) plane indices and overlaps (0 past a sample's last plane), and the
+    number of planes of each of the n samples. Samples run along the last axis.
+    """
     reach = s.dwave + float(np.max(cdelt3))
     start, offsets = _windows(zc, s.wave - reach, s.wave + reach)
-    iz = start[:, None] + offsets[None, :]
+    iz = start + offsets[:, None]
     inside = iz < zc.size
     iz = np.where(inside, iz, 0)
     z, c3 = zc[iz], cdelt3[iz]
-    w, dw = s.wave[:, None], s.dwave[:, None]
+    w, dw = s.wave, s.dwave
     near = inside & (np.abs(z - w) < np.abs(dw + c3))
     ptmin, ptmax = w - dw / 2, w + dw / 2
     spxmin, spxmax = z - c3 / 2, z + c3 / 2
-    z1 = np.maximum(spxmax - ptmin, 0.0)
-    z2 = np.maximum(spxmax - ptmax, 0.0)
-    z3 = np.maximum(spxmin - ptmin, 0.0)
-    overlap = np.maximum(z1 - z2 - z3, 0.0)
-    p, j = np.nonzero(near & (overlap > 0))
-    return p, iz[p, j], overlap[p, j]
+    # jwst's overlap of [ptmin, ptmax] with the plane [spxmin, spxmax]
+    overlap = np.maximum(np.maximum(spxmax - ptmin, 0.0) - np.maximum(spxmax - ptmax, 0.0)
+                         - np.maximum(spxmin - ptmin, 0.0), 0.0)
+    ok = near & (overlap > 0)
+    rank = np.cumsum(ok, axis=0) - 1
+    count = rank[-1] + 1 if rank.size else np.zeros(w.size, dtype=np.int64)
+    j, p = np.nonzero(ok)
+    m = int(np.max(count, initial=0))
+    planes, overlaps = np.zeros((m, w.size), dtype=np.int64), np.zeros((m, w.size))
+    r = rank[j, p]
+    planes[r, p], overlaps[r, p] = iz[j, p], overlap[j, p]
+    return planes, overlaps, count
 
 
 def drizzle(samples: Samples, xc: np.ndarray, yc: np.ndarray, zc: np.ndarray,
             cdelt3: np.ndarray, cdelt1: float, cdelt2: float, acc: Accumulator) -> None:
     """Accumulate samples with 3-D drizzle weights (jwst ``match_driz``).
+
+    Each spatial overlap of a sample is summed into the cube once per plane its wavelength
+    range overlaps: with the sample's first, second ... plane in turn, so the spatial pairs
+    are built once and no (sample, voxel) index is expanded.
 
     Parameters
     ----------
@@ -456,21 +584,17 @@ def drizzle(samples: Samples, xc: np.ndarray, yc: np.ndarray, zc: np.ndarray,
         The sums to add to.
     """
     nx, nxy = xc.size, xc.size * yc.size
-    n = samples.wave.size
-    chunks = _chunks(n, 40)
+    chunks = _chunks(samples.wave.size, DRIZZLE_PAIRS)
     for start in chunks:
         s = samples.take(slice(start, start + chunks.step))
         sp, kx, ky, area = _spatial_overlaps(s, xc, yc, cdelt1, cdelt2)
-        wp, kz, zov = _wave_overlaps(s, zc, cdelt3)
-        # every spatial overlap of a sample times every plane overlap of the same sample
-        order = np.argsort(wp, kind="stable")
-        wp, kz, zov = wp[order], kz[order], zov[order]
-        nplanes = np.bincount(wp, minlength=s.wave.size)
-        first = np.concatenate([[0], np.cumsum(nplanes)[:-1]])
-        reps = nplanes[sp]
-        pair = np.repeat(np.arange(sp.size), reps)
-        rank = np.arange(pair.size) - np.repeat(np.cumsum(reps) - reps, reps)
-        zpos = first[sp[pair]] + rank
-        weight = area[pair] * zov[zpos]
-        voxel = kz[zpos] * nxy + ky[pair] * nx + kx[pair]
-        acc.add(voxel, weight, s.flux[sp[pair]], s.err[sp[pair]])
+        planes, overlaps, count = _wave_overlaps(s, zc, cdelt3)
+        spaxel = ky * nx + kx
+        flux, err, runs = s.flux[sp], s.err[sp], count[sp]
+        for m in range(planes.shape[0]):
+            sel = np.flatnonzero(runs > m)
+            if sel.size < sp.size:
+                q, vox, a, f, e = sp[sel], spaxel[sel], area[sel], flux[sel], err[sel]
+            else:
+                q, vox, a, f, e = sp, spaxel, area, flux, err
+            acc.add(planes[m][q] * nxy + vox, a * overlaps[m][q], f, e)

@@ -4,7 +4,8 @@ Same inputs, same cubepar file; for the default (drizzle), emsm and msm weightin
 ifualign and a position angle, band / channel / multi cubes and user spaxel and wavelength
 settings: same cube names, shapes, WCS keywords and wavelength table, WMAP equal, DQ equal,
 SCI and ERR within 1e-6 relative (drizzle: jwst clips footprints with a single-precision
-slope, spec3nb computes exact overlaps; the two agree to ~1e-7).
+slope, spec3nb computes exact overlaps; the two agree to ~1e-7), and the same blended
+metadata (CHANNEL, BAND = MULTIPLE for a cube of several bands, exposure times).
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from spec3nb.steps.cube_build import SPEC
 
 from .harness import assert_arrays_match, assert_dq_match, run_jwst_step
 
+#: Metadata jwst sets on the cube (CHANNEL) or blends over its exposures (the others).
+META_KEYS = ("instrument.channel", "instrument.band", "instrument.grating",
+             "instrument.filter", "instrument.detector", "exposure.start_time",
+             "exposure.mid_time", "exposure.end_time", "exposure.exposure_time",
+             "exposure.effective_exposure_time", "observation.date")
 WCS_KEYS = ("crval1", "crval2", "crval3", "crpix1", "crpix2", "crpix3", "cdelt1", "cdelt2",
             "cdelt3", "ctype3", "pc1_1", "pc1_2", "pc2_1", "pc2_2")
 
@@ -31,10 +37,26 @@ def mrs(tmp_path_factory):
     return dataset.exposures, path
 
 
+def _as_medium(exposures):
+    """The exposures again, labelled as MEDIUM-band ones (same pixels, other names)."""
+    return [p.evolve(meta={"instrument.band": "MEDIUM", "filename": p.filename.replace(
+        "_mirifushort", "_medium_mirifushort")}) for p in exposures]
+
+
+def _compare_meta(ours, theirs) -> None:
+    for key in META_KEYS:
+        mine, jwst = ours.get(key), theirs.get(key)
+        if isinstance(jwst, float):
+            assert mine == pytest.approx(jwst, rel=1e-12), key
+        else:
+            assert mine == jwst, key
+
+
 def _compare(ours, theirs) -> dict[str, float]:
     """Assert one cube matches jwst's; return the largest relative SCI/ERR differences."""
     a, b = ours.part, theirs.part
     assert a.data.shape == b.data.shape
+    _compare_meta(ours, theirs)
     for key in WCS_KEYS:
         mine, jwst = ours.get(f"wcsinfo.{key}"), theirs.get(f"wcsinfo.{key}")
         if isinstance(jwst, float):
@@ -92,6 +114,27 @@ def test_cubes_equal_jwst(mrs, jwst_offline, params):
         worst = _compare(output.product, cube)
         assert worst["data"] < 1e-6 and worst["err"] < 1e-6
         assert output.product.get("cal_step.cube_build") == "COMPLETE"
+
+
+@pytest.mark.parametrize("output_type", ["multi", "channel"])
+def test_cubes_of_several_bands_have_jwst_metadata(mrs, jwst_offline, output_type):
+    """SHORT and MEDIUM exposures in one cube: BAND = MULTIPLE, CHANNEL the channels."""
+    from jwst.cube_build import CubeBuildStep
+
+    exposures, cubepar = mrs
+    mixed = list(exposures) + _as_medium(exposures)
+    # one linear wavelength step for the two bands (their cubepar steps differ)
+    params = {"output_type": output_type, "weighting": "emsm", "scalew": 0.002}
+    theirs = run_jwst_step(CubeBuildStep, mixed, override_cubepar=str(cubepar), **params)
+    ours = SPEC.run(mixed, references={"cubepar": load_cubepar(cubepar)}, **params)
+    assert len(ours.outputs) == len(theirs) == (1 if output_type == "multi" else 2)
+    by_channel = {c.get("instrument.channel"): c for c in theirs}
+    for output in ours.outputs:
+        cube = output.product
+        assert cube.get("instrument.band") == "MULTIPLE"
+        _compare_meta(cube, by_channel[cube.get("instrument.channel")])
+    assert {o.product.get("instrument.channel") for o in ours.outputs} == \
+        ({"12"} if output_type == "multi" else {"1", "2"})
 
 
 def test_internal_cal_is_refused_for_miri_by_both(mrs, jwst_offline):

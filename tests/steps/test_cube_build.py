@@ -131,6 +131,34 @@ def test_ifualign_rotates_and_nonlinear_grid(mrs):
     assert np.all(np.diff(np.diff(np.log(waves))) < 1e-6)  # constant resolving power
 
 
+def test_cube_metadata_is_blended_over_its_exposures_as_jwst_does(mrs):
+    """One band: its own BAND; several: BAND = MULTIPLE; exposure times summed."""
+    dataset, refs = mrs
+    exposures = list(dataset.exposures)
+    medium = [p.evolve(meta={"instrument.band": "MEDIUM", "exposure.start_time": 60000.0 + i,
+                             "filename": p.filename.replace("_mirifu", "_medium_mirifu")})
+              for i, p in enumerate(exposures)]
+    mixed = exposures + medium
+    options = {"weighting": "emsm", "scalew": 0.002}
+    bands = SPEC.run(mixed, references=refs, channel="1", **options).outputs
+    assert [o.suffix for o in bands] == ["ch1-short_s3d", "ch1-medium_s3d"]
+    assert [o.product.get("instrument.band") for o in bands] == ["SHORT", "MEDIUM"]
+    assert bands[1].product.get("exposure.start_time") == 60000.0
+    total = sum(p.get("exposure.exposure_time") for p in exposures)
+    assert bands[0].product.get("exposure.exposure_time") == pytest.approx(total)
+    # jwst blends over (band, exposure) pairs: an exposure serving 2 channels counts twice
+    for output_type, channels, nbands in (("channel", ["1", "2"], 2), ("multi", ["12"], 4)):
+        cubes = [o.product for o in SPEC.run(mixed, references=refs, output_type=output_type,
+                                             **options).outputs]
+        assert [c.get("instrument.channel") for c in cubes] == channels
+        assert all(c.get("instrument.band") == "MULTIPLE" for c in cubes)
+        assert all(c.get("instrument.detector") == "MIRIFUSHORT" for c in cubes)
+        assert all(c.get("exposure.exposure_time") == pytest.approx(nbands * total)
+                   for c in cubes)
+        # the inputs' own metadata is untouched
+        assert exposures[0].get("instrument.band") == "SHORT"
+
+
 def test_stored_background_polynomials_are_removed(mrs):
     dataset, refs = mrs
     plain = SPEC.run(dataset.exposures, references=refs, channel="1").outputs[0].product
