@@ -40,7 +40,7 @@ help:
 	@echo "make notebooks  re-execute the tutorials and store their outputs (after a deliberate change)"
 	@echo "make demo     simulate a small dataset of every mode and run Stage 3 on it"
 	@echo "make lab      start JupyterLab (with the spec3nb extension) in notebooks/"
-	@echo "make bench    time spec3nb's steps against jwst 3.0.0 on full-size simulated data"
+	@echo "make bench    spec3nb against jwst 3.0.0 on full-size simulated data: steps, whole runs, re-runs, MOS scale"
 	@echo "make clean    remove .venv and build products"
 
 $(BIN)/python:
@@ -103,7 +103,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_steps.py
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache test-artifacts \

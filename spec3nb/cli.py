@@ -203,6 +203,9 @@ def _run_parser() -> argparse.ArgumentParser:
                         help="accept association members outside its folder")
     parser.add_argument("--workers", type=int, default=None,
                         help="threads for per-source work (default: one per CPU)")
+    parser.add_argument("--writers", type=int, default=1,
+                        help="processes writing the products (default 1; more write many "
+                             "products faster on several cores, each using memory)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return parser
 
@@ -289,7 +292,8 @@ def cmd_run(argv: Sequence[str]) -> int:
             print(f"spec3nb: error: {step} failed on source {key or 'all'}: {message}",
                   file=sys.stderr)
         failed = True
-    for path in session.save(args.output_dir, overwrite=args.overwrite):
+    for path in session.save(args.output_dir, overwrite=args.overwrite,
+                             processes=args.writers):
         print(path)
     return EXIT_INTERNAL if failed else EXIT_OK
 

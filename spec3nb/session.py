@@ -21,7 +21,7 @@ from spec3nb.datamodels.products import Product
 from spec3nb.datamodels.references import load_reference
 from spec3nb.errors import ModeError, OutputError
 from spec3nb.graph import Graph, Node
-from spec3nb.parallel import as_executor
+from spec3nb.parallel import as_executor, fork_map
 from spec3nb.runner import Inputs, load_inputs, load_product_params
 from spec3nb.steps import STEPS
 from spec3nb.steps.spec import StepSpec
@@ -270,15 +270,36 @@ class Spec3Session:
                 found[f"{template}_c1d.fits"] = pack(products)
         return found
 
-    def save(self, outdir: str | os.PathLike[str], *, overwrite: bool = False) -> list[Path]:
-        """Write the products into `outdir` (after running what is stale)."""
+    def save(self, outdir: str | os.PathLike[str], *, overwrite: bool = False,
+             processes: int = 1) -> list[Path]:
+        """Write the products into `outdir` (after running what is stale).
+
+        Parameters
+        ----------
+        outdir : str or os.PathLike
+            The folder.
+        overwrite : bool
+            Replace existing files.
+        processes : int
+            Write in this many forked processes (``spec3nb run --writers N``; writing is
+            Python-bound, threads would not help, and each process adds the memory of the
+            products it converts). Ignored where forking is unsafe, e.g. with other threads
+            running (notebooks).
+
+        Returns
+        -------
+        list[pathlib.Path]
+            The files written.
+        """
         self.run()
         outdir = Path(outdir)
         products = self.products
         for name in products:
             if (outdir / name).exists() and not overwrite:
                 raise OutputError(f"{outdir / name}: exists already (use overwrite)")
-        return [write_product(p, outdir / n, overwrite=overwrite) for n, p in products.items()]
+        jobs = [(p, outdir / n, overwrite) for n, p in products.items()]
+        outdir.mkdir(parents=True, exist_ok=True)  # once, not raced by the writers
+        return fork_map(_write_job, jobs, processes)
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per step: status, seconds, message."""
@@ -318,6 +339,12 @@ class Spec3Session:
     def __repr__(self) -> str:
         steps = ", ".join(f"{n.name}: {n.status}" for n in self.nodes)
         return f"<Spec3Session {self.mode.label}, {len(self.inputs.science)} exposures: {steps}>"
+
+
+def _write_job(job: tuple[Product, Path, bool]) -> Path:
+    """Write one product (a :func:`~spec3nb.parallel.fork_map` job)."""
+    product, path, overwrite = job
+    return write_product(product, path, overwrite=overwrite)
 
 
 def _stage_for(name: str, slitless: bool):
