@@ -348,8 +348,9 @@ def split_sources(spec: StepSpec, upstream: SourceSet,
     return SourceSet(items)
 
 
-#: Steps the official pipeline has but skips unless asked (``skip=False``).
-OPTIONAL_STEPS = frozenset({"pixel_replace"})
+#: Steps the official pipeline has but skips unless asked (``skip=False``): pixel_replace,
+#: and mrs_imatch, which jwst skipped by default from 1.16 until it removed the step.
+OPTIONAL_STEPS = frozenset({"pixel_replace", "mrs_imatch"})
 SKIP_PARAM = Param("skip", BOOL, True, "skip this step (as calwebb_spec3 does by default)")
 
 
