@@ -7,34 +7,53 @@ steps add their ``SPEC`` to the tuple below.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
+import importlib
+from collections.abc import Iterator, Mapping
 
 from spec3nb.errors import ParameterError
-from spec3nb.steps import (
-    assign_mtwcs,
-    combine1d,
-    cube_build,
-    exp_to_source,
-    extract1d,
-    master_background,
-    mrs_imatch,
-    outlier_spec,
-    photom_soss,
-    pixel_replace,
-    resample_spec,
-    spectral_leak,
-)
 from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSpec
 
-STEPS: Mapping[str, StepSpec] = MappingProxyType({
-    spec.name: spec for spec in (
-        assign_mtwcs.SPEC, master_background.SPEC, exp_to_source.SPEC, outlier_spec.SPEC,
-        mrs_imatch.SPEC, pixel_replace.SPEC,
-        resample_spec.SPEC, cube_build.SPEC, extract1d.SPEC, photom_soss.SPEC, combine1d.SPEC,
-        spectral_leak.SPEC,
-    )
-})
+# Step name (jwst alias) -> the module of this package that declares its SPEC, in pipeline
+# order. Modules are imported on first use: a MIRI LRS run needs five of the twelve, and
+# the others pull in scipy.signal, astropy.modeling fitting and more (about a second).
+_MODULES: Mapping[str, str] = {
+    "assign_mtwcs": "assign_mtwcs",
+    "master_background": "master_background",
+    "exp_to_source": "exp_to_source",
+    "outlier_detection": "outlier_spec",
+    "mrs_imatch": "mrs_imatch",
+    "pixel_replace": "pixel_replace",
+    "resample_spec": "resample_spec",
+    "cube_build": "cube_build",
+    "extract_1d": "extract1d",
+    "photom": "photom_soss",
+    "combine_1d": "combine1d",
+    "spectral_leak": "spectral_leak",
+}
+
+
+class _StepRegistry(Mapping[str, StepSpec]):
+    """The implemented steps by name; a step's module is imported when it is looked up."""
+
+    def __getitem__(self, name: str) -> StepSpec:
+        module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
+        return module.SPEC
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_MODULES)
+
+    def __len__(self) -> int:
+        return len(_MODULES)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _MODULES
+
+    def __repr__(self) -> str:
+        return f"<steps: {', '.join(_MODULES)}>"
+
+
+#: Every implemented step, by jwst alias, in pipeline order.
+STEPS: Mapping[str, StepSpec] = _StepRegistry()
 
 
 def get_step(name: str) -> StepSpec:
