@@ -203,9 +203,10 @@ def _run_parser() -> argparse.ArgumentParser:
                         help="accept association members outside its folder")
     parser.add_argument("--workers", type=int, default=None,
                         help="threads for per-source work (default: one per CPU)")
-    parser.add_argument("--writers", type=int, default=1,
-                        help="processes writing the products (default 1; more write many "
-                             "products faster on several cores, each using memory)")
+    parser.add_argument("--writers", type=int, default=None,
+                        help="processes writing the products (default: one per CPU; "
+                             "writing is Python-bound, so processes, not threads, share "
+                             "it out; 1 writes in this process)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return parser
 

@@ -271,7 +271,7 @@ class Spec3Session:
         return found
 
     def save(self, outdir: str | os.PathLike[str], *, overwrite: bool = False,
-             processes: int = 1) -> list[Path]:
+             processes: int | None = 1) -> list[Path]:
         """Write the products into `outdir` (after running what is stale).
 
         Parameters
@@ -280,8 +280,9 @@ class Spec3Session:
             The folder.
         overwrite : bool
             Replace existing files.
-        processes : int
-            Write in this many forked processes (``spec3nb run --writers N``; writing is
+        processes : int, optional
+            Write in this many forked processes (None: one per CPU; ``spec3nb run
+            --writers N``, where that is the default; writing is
             Python-bound, threads would not help, and each process adds the memory of the
             products it converts). Ignored where forking is unsafe, e.g. with other threads
             running (notebooks).
