@@ -6,6 +6,11 @@ the same association, alternately (the order flips every repetition), each in a 
 subprocess so that imports count as a user would see them. Reported: the median wall time
 of each, the ratio, and the peak memory of each subprocess tree (:mod:`measure`).
 
+A third command runs in the same alternation: the *floor*, a fresh Python that only imports
+stdatamodels and opens every member with its WCS (:data:`FLOOR_SCRIPT`). Both pipelines pay
+at least that (the same Python stack and asdf plugins load on the first open), so
+``jwst / floor`` bounds the speed-up any stdatamodels-based implementation can reach.
+
 NIRSpec IFU and NIRISS SOSS run with spec3nb alone: jwst's SOSS extraction needs the
 ``pastasoss``, ``specprofile`` and ``speckernel`` references, which the simulator does not
 make; for NIRSpec IFU the issue asks for spec3nb alone (jwst's cube_build needs a NIRSpec
@@ -32,6 +37,15 @@ from measure import Measurement, python_command, run_measured, summarize
 
 BENCH = Path(__file__).resolve().parent
 JWST_SCRIPT = BENCH / "run_jwst_spec3.py"
+
+#: The floor: import stdatamodels and open every member with its WCS, nothing else.
+FLOOR_SCRIPT = (
+    "import sys\n"
+    "from stdatamodels.jwst import datamodels\n"
+    "for path in sys.argv[1:]:\n"
+    "    with datamodels.open(path) as model:\n"
+    "        model.meta.wcs\n"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,6 +189,15 @@ def jwst_command(prepared: Prepared, outdir: Path, *, profile: Path | None = Non
     return cmd
 
 
+def floor_command(prepared: Prepared, outdir: Path) -> list[str]:
+    """The floor: open the association's science and background members (see
+    :data:`FLOOR_SCRIPT`); `outdir` is unused (nothing is written)."""
+    asn = json.loads(prepared.asn.read_text())
+    members = [prepared.asn.parent / m["expname"] for product in asn["products"]
+               for m in product["members"] if m["exptype"] in ("science", "background")]
+    return python_command("-c", FLOOR_SCRIPT, *map(str, members))
+
+
 def _fresh(folder: Path) -> Path:
     if folder.exists():
         shutil.rmtree(folder)
@@ -213,7 +236,8 @@ def bench_mode(bench: ModeBench, size: str, repeat: int, workdir: Path) -> dict:
     """
     repeat = min(repeat, bench.repeat or repeat)
     prepared = prepare(bench, size, workdir)
-    runners = {"ours": lambda out: ours_command(prepared, out)}
+    runners = {"ours": lambda out: ours_command(prepared, out),
+               "floor": lambda out: floor_command(prepared, out)}
     if bench.jwst:
         runners["jwst"] = lambda out: jwst_command(prepared, out)
     runs: dict[str, list[Measurement]] = {label: [] for label in runners}
@@ -225,8 +249,9 @@ def bench_mode(bench: ModeBench, size: str, repeat: int, workdir: Path) -> dict:
                   f"{runs[label][-1].peak_mb:.0f} MiB", file=sys.stderr, flush=True)
     result = {"mode": bench.mode, "size": size, "repeat": repeat, "note": bench.note,
               "ours": summarize(runs["ours"]), "jwst": None, "ratio": None,
+              "floor": summarize(runs["floor"]),
               "products": {label: len(list((workdir / f"out_{label}").glob("*.fits")))
-                           for label in runners}}
+                           for label in runners if label != "floor"}}
     if bench.jwst:
         result["jwst"] = summarize(runs["jwst"])
         result["ratio"] = result["jwst"]["median_s"] / result["ours"]["median_s"]
@@ -268,15 +293,18 @@ def profile_mode(bench: ModeBench, size: str, workdir: Path, outdir: Path,
 
 def table(results: list[dict]) -> str:
     """The Markdown table of :func:`bench_mode` results."""
-    lines = ["| mode | size | reps | jwst (s) | spec3nb (s) | jwst / spec3nb | jwst peak (MiB) "
+    lines = ["| mode | size | reps | jwst (s) | spec3nb (s) | jwst / spec3nb | floor (s) "
+             "| jwst / floor | jwst peak (MiB) "
              "| spec3nb peak (MiB) | products jwst / spec3nb | note |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        jwst = r["jwst"]
+        jwst, floor = r["jwst"], r.get("floor")
         cells = [r["mode"], r["size"], str(r["repeat"]),
                  f"{jwst['median_s']:.1f}" if jwst else "—",
                  f"{r['ours']['median_s']:.1f}",
                  f"{r['ratio']:.1f}x" if r["ratio"] else "—",
+                 f"{floor['median_s']:.1f}" if floor else "—",
+                 f"{jwst['median_s'] / floor['median_s']:.1f}x" if floor and jwst else "—",
                  f"{jwst['peak_mb']:.0f}" if jwst else "—",
                  f"{r['ours']['peak_mb']:.0f}",
                  f"{r['products'].get('jwst', '—')} / {r['products']['ours']}",

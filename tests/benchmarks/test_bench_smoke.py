@@ -41,10 +41,13 @@ def test_pipeline_result_structure(lrs: dict) -> None:
         assert len(lrs[side]["runs"]) == 1
         assert lrs[side]["median_s"] > 0 and lrs[side]["peak_mb"] > 50  # a Python + numpy
     assert lrs["ratio"] == pytest.approx(lrs["jwst"]["median_s"] / lrs["ours"]["median_s"])
+    # The floor (import stdatamodels, open the members) ran in the same alternation.
+    assert len(lrs["floor"]["runs"]) == 1 and lrs["floor"]["median_s"] > 0
     # Both pipelines wrote the same number of products (crf x2, s2d, x1d).
     assert lrs["products"]["ours"] == lrs["products"]["jwst"] >= 4
     table = bench_pipeline.table([lrs])
     assert table.count("\n") == 2 and "| mir_lrs | small | 1 |" in table
+    assert "| jwst / floor |" in table.splitlines()[0]
 
 
 def test_profile_summary(lrs: dict) -> None:
