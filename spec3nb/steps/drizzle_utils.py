@@ -133,11 +133,13 @@ def drizzle_weight(exposure: SlitExposure, weight_type: str | None, good_bits: A
     return result.astype(np.float32)
 
 
-def pixel_map(wcs_from: Any, wcs_to: Any, shape: tuple[int, int]) -> np.ndarray:
+def pixel_map(wcs_from: Any, wcs_to: Any, shape: tuple[int, int],
+              origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Map every pixel centre of a ``shape`` image with `wcs_from` onto `wcs_to` pixels.
 
     The input WCS's bounding box applies (pixels outside it map to NaN); the output's does
-    not, so that pixels falling off the output grid keep their coordinates.
+    not, so that pixels falling off the output grid keep their coordinates. `origin`
+    ``(y0, x0)`` places the image within the detector (a window of it).
 
     Returns
     -------
@@ -145,12 +147,31 @@ def pixel_map(wcs_from: Any, wcs_to: Any, shape: tuple[int, int]) -> np.ndarray:
         ``(ny, nx, 2)`` float64: output x and y of each input pixel.
     """
     y, x = np.indices(shape, dtype=np.float64)
+    y += origin[0]
+    x += origin[1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         world = wcs_from(x, y)
         xo, yo = wcs_to.invert(*world, with_bounding_box=False)
     return np.dstack([np.asarray(getattr(xo, "value", xo), dtype=np.float64),
                       np.asarray(getattr(yo, "value", yo), dtype=np.float64)])
+
+
+#: Pixels kept around the bounding box when an exposure is cut down to it: drizzle
+#: interpolates its pixel map between neighbours, which must be those of the full frame.
+WINDOW_MARGIN = 2
+
+
+def drizzle_window(shape: tuple[int, int], wcs: Any) -> tuple[slice, slice]:
+    """The part of an exposure that can reach an output: its bounding box, with a margin.
+
+    Pixels outside the bounding box map to NaN and are never drizzled or blotted, so
+    working on this window gives the full frame's numbers (a MIRI LRS slit covers a few
+    per cent of its detector) in a fraction of the time and memory.
+    """
+    xmin, xmax, ymin, ymax = resample_range(shape, wcs)
+    return (slice(max(0, ymin - WINDOW_MARGIN), min(shape[0], ymax + WINDOW_MARGIN + 1)),
+            slice(max(0, xmin - WINDOW_MARGIN), min(shape[1], xmax + WINDOW_MARGIN + 1)))
 
 
 def resample_range(shape: tuple[int, int], wcs: Any) -> tuple[int, int, int, int]:
@@ -235,24 +256,28 @@ class SlitDrizzler:
         if exptime is None or not exptime > 0:
             raise ValueError(f"{exposure.label}: the exposure time (EFFEXPTM) must be a "
                              f"positive number to drizzle, not {exptime!r}")
+        ys, xs = drizzle_window(data.shape, exposure.wcs)
+        data = data[ys, xs]
         level = exposure.get("background.level")
         if not exposure.get("background.subtracted", False) and level is not None:
             data = data - level
-        pixmap = pixel_map(exposure.wcs, self.wcs, data.shape)
-        xmin, xmax, ymin, ymax = resample_range(data.shape, exposure.wcs)
+        pixmap = pixel_map(exposure.wcs, self.wcs, data.shape, (ys.start, xs.start))
+        xmin, xmax, ymin, ymax = resample_range(part.data.shape, exposure.wcs)
         kwargs = dict(exptime=exptime, pixmap=pixmap, iscale=self._intensity_scale(exposure),
                       pixel_scale_ratio=s.pixel_scale_ratio,
-                      weight_map=drizzle_weight(exposure, s.weight_type, s.good_bits),
+                      weight_map=drizzle_weight(exposure, s.weight_type, s.good_bits)[ys, xs],
                       wht_scale=1.0, pixfrac=s.pixfrac, in_units="cps",
-                      xmin=xmin, xmax=xmax, ymin=ymin, ymax=ymax)
-        dq = part.dq if self._propagate_dq else None
+                      xmin=xmin - xs.start, xmax=xmax - xs.start,
+                      ymin=ymin - ys.start, ymax=ymax - ys.start)
+        dq = part.dq[ys, xs] if self._propagate_dq else None
         self._sci.add_image(data, dq=dq, **kwargs)
         if self._err is not None:
-            self._err.add_image(part.err, **kwargs)
+            self._err.add_image(part.err[ys, xs], **kwargs)
         if self._variances:
-            self._add_variances(exposure, kwargs)
+            self._add_variances(exposure, kwargs, (ys, xs))
 
-    def _add_variances(self, exposure: SlitExposure, kwargs: dict[str, Any]) -> None:
+    def _add_variances(self, exposure: SlitExposure, kwargs: dict[str, Any],
+                       window: tuple[slice, slice]) -> None:
         """Drizzle sqrt(var) of each variance array and accumulate var * W**2 and W."""
         arrays = exposure.part.arrays
         present = [n for n in VARIANCES if n in arrays
@@ -261,7 +286,7 @@ class SlitDrizzler:
             driz = Drizzle(out_shape=self.shape, kernel=self.settings.kernel,
                            fillval=np.nan, disable_ctx=True)
             with np.errstate(invalid="ignore"):
-                driz.add_image(np.sqrt(arrays[name]), **kwargs)
+                driz.add_image(np.sqrt(arrays[name][window]), **kwargs)
             self._last_var[name] = driz.out_img ** 2
         if self.settings.weight_type == "exptime":
             weight = np.full(self.shape, measurement_time(exposure), dtype=np.float64)
@@ -316,12 +341,18 @@ def blot(median: np.ndarray, median_wcs: Any, exposure: SlitExposure) -> np.ndar
     median grid, or outside the exposure's bounding box, get NaN.
     """
     shape = exposure.part.data.shape
-    pixmap = pixel_map(exposure.wcs, median_wcs, shape)
+    # Each output pixel is interpolated on its own: outside the bounding box it is NaN
+    # (fillval) either way, so only the window is blotted.
+    ys, xs = drizzle_window(shape, exposure.wcs)
+    window = (ys.stop - ys.start, xs.stop - xs.start)
+    pixmap = pixel_map(exposure.wcs, median_wcs, window, (ys.start, xs.start))
     # tblot cannot take NaN coordinates; -1 lies off the grid (what jwst passes too)
     pixmap[np.isnan(pixmap)] = -1
     out = np.full(shape, np.nan, dtype=np.float32)
-    blot_image(np.asarray(median, dtype=np.float32), pixmap, out_img=out, fillval=np.nan,
+    cut = np.full(window, np.nan, dtype=np.float32)
+    blot_image(np.asarray(median, dtype=np.float32), pixmap, out_img=cut, fillval=np.nan,
                iscale=1.0, interp="linear")
+    out[ys, xs] = cut
     return out
 
 
