@@ -379,12 +379,21 @@ def match_nans_and_flags(part: Part, extra_bad: np.ndarray | None = None) -> Par
         bad |= extra_bad
     if not bad.any():
         return part
+    # An array already NaN (DQ already DO_NOT_USE) wherever `bad` is set is shared with
+    # the input rather than copied: many sources' exposures stay in memory at once.
     new: dict[str, np.ndarray] = {}
     shape = arrays["data"].shape
     for name in NAN_ARRAYS:
-        if name in arrays and arrays[name].shape == shape:
-            new[name] = np.where(bad, np.nan, arrays[name]).astype(arrays[name].dtype)
-    if "dq" in arrays and arrays["dq"].shape == shape:
-        new["dq"] = arrays["dq"] | np.where(bad, np.uint32(DO_NOT_USE), np.uint32(0))
-    return part.evolve(arrays=new)
+        array = arrays.get(name)
+        if array is not None and array.shape == shape:
+            change = bad & ~np.isnan(array)
+            if change.any():
+                new[name] = array.copy()
+                new[name][change] = np.nan
+    dq = arrays.get("dq")
+    if dq is not None and dq.shape == shape:
+        change = bad & ((dq & np.uint32(DO_NOT_USE)) == 0)
+        if change.any():
+            new["dq"] = dq | np.where(change, np.uint32(DO_NOT_USE), np.uint32(0))
+    return part.evolve(arrays=new) if new else part
 
