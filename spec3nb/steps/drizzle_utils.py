@@ -248,8 +248,12 @@ class SlitDrizzler:
             return 1.0 / self.settings.pixel_scale_ratio
         return 1.0
 
-    def add(self, exposure: SlitExposure) -> None:
-        """Drizzle one exposure (science, and the error/variances when asked)."""
+    def add(self, exposure: SlitExposure) -> np.ndarray:
+        """Drizzle one exposure (science, and the error/variances when asked).
+
+        Returns the pixel map of its :func:`drizzle_window` onto the output grid, which
+        :func:`blot` can reuse for the same exposure and grid.
+        """
         part, s = exposure.part, self.settings
         data = np.asarray(part.data)
         exptime = exposure.get("exposure.exposure_time")
@@ -275,6 +279,7 @@ class SlitDrizzler:
             self._err.add_image(part.err[ys, xs], **kwargs)
         if self._variances:
             self._add_variances(exposure, kwargs, (ys, xs))
+        return pixmap
 
     def _add_variances(self, exposure: SlitExposure, kwargs: dict[str, Any],
                        window: tuple[slice, slice]) -> None:
@@ -334,20 +339,24 @@ class SlitDrizzler:
         return out
 
 
-def blot(median: np.ndarray, median_wcs: Any, exposure: SlitExposure) -> np.ndarray:
+def blot(median: np.ndarray, median_wcs: Any, exposure: SlitExposure,
+         pixmap: np.ndarray | None = None) -> np.ndarray:
     """Interpolate `median` (on `median_wcs`) back onto `exposure`'s detector pixels.
 
     Bilinear interpolation (drizzle ``tblot``, ``interp="linear"``); pixels mapping off the
-    median grid, or outside the exposure's bounding box, get NaN.
+    median grid, or outside the exposure's bounding box, get NaN. `pixmap` is the
+    exposure's window mapped onto `median_wcs` when already known (what
+    :meth:`SlitDrizzler.add` returned for that grid); it is not modified.
     """
     shape = exposure.part.data.shape
     # Each output pixel is interpolated on its own: outside the bounding box it is NaN
     # (fillval) either way, so only the window is blotted.
     ys, xs = drizzle_window(shape, exposure.wcs)
     window = (ys.stop - ys.start, xs.stop - xs.start)
-    pixmap = pixel_map(exposure.wcs, median_wcs, window, (ys.start, xs.start))
+    if pixmap is None:
+        pixmap = pixel_map(exposure.wcs, median_wcs, window, (ys.start, xs.start))
     # tblot cannot take NaN coordinates; -1 lies off the grid (what jwst passes too)
-    pixmap[np.isnan(pixmap)] = -1
+    pixmap = np.where(np.isnan(pixmap), -1.0, pixmap)
     out = np.full(shape, np.nan, dtype=np.float32)
     cut = np.full(window, np.nan, dtype=np.float32)
     blot_image(np.asarray(median, dtype=np.float32), pixmap, out_img=cut, fillval=np.nan,

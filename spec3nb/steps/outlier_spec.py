@@ -102,26 +102,28 @@ def _nanmedian(stack: list[np.ndarray]) -> np.ndarray:
 
 
 def drizzled_median(exposures: Sequence[SlitExposure], settings: DrizzleSettings,
-                    maskpt: float) -> tuple[np.ndarray, np.ndarray, Any]:
+                    maskpt: float) -> tuple[np.ndarray, np.ndarray, Any, list[np.ndarray]]:
     """Median (and median error) of the exposure groups drizzled onto the common grid.
 
     Returns
     -------
     tuple
-        ``(median, median_err, output_wcs)``.
+        ``(median, median_err, output_wcs, pixmaps)``: `pixmaps` maps each exposure (in
+        order) onto the grid, as :func:`~spec3nb.steps.drizzle_utils.blot` takes it.
     """
     wcs, _, _ = output_grid(exposures, good_bits=settings.good_bits)
-    images, errors = [], []
+    images, errors, pixmaps = [], [], {}
     for members in groups(exposures).values():
         drizzler = SlitDrizzler(wcs, settings, len(members), context=False,
                                 variances=False, driz_err=True)
         for exposure in members:
-            drizzler.add(exposure)
+            pixmaps[id(exposure)] = drizzler.add(exposure)
         out = drizzler.finish()
         low = out["wht"] < weight_threshold(out["wht"], maskpt)
         images.append(np.where(low, np.nan, out["data"]).astype(out["data"].dtype))
         errors.append(np.where(low, np.nan, out["err"]).astype(out["err"].dtype))
-    return _nanmedian(images), _nanmedian(errors), wcs
+    return (_nanmedian(images), _nanmedian(errors), wcs,
+            [pixmaps[id(e)] for e in exposures])
 
 
 def detector_median(exposures: Sequence[SlitExposure], weight_type: str, good_bits: Any,
@@ -159,10 +161,12 @@ def spec_outliers(exposures: Sequence[SlitExposure], *, weight_type: str, pixfra
     masks = []
     if resample_data:
         settings = DrizzleSettings(pixfrac, kernel, fillval, weight_type, good_bits, 1.0)
-        median, median_err, wcs = drizzled_median(exposures, settings, maskpt)
-        for exposure in exposures:
-            blotted = blot(median, wcs, exposure)
-            blotted_err = blot(median_err, wcs, exposure)
+        median, median_err, wcs, pixmaps = drizzled_median(exposures, settings, maskpt)
+        for exposure, pixmap in zip(exposures, pixmaps, strict=True):
+            # The exposure's map onto the median grid serves both blots (WCS evaluation
+            # is the costly part of outlier detection).
+            blotted = blot(median, wcs, exposure, pixmap)
+            blotted_err = blot(median_err, wcs, exposure, pixmap)
             masks.append(flag_against_blot(exposure.part.data, blotted_err, blotted, snr,
                                            scale, _background(exposure, backg)))
     else:
