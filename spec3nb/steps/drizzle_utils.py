@@ -133,13 +133,27 @@ def drizzle_weight(exposure: SlitExposure, weight_type: str | None, good_bits: A
     return result.astype(np.float32)
 
 
+def world_to_pixels(wcs: Any) -> Any:
+    """``wcs.invert(..., with_bounding_box=False)`` as a callable built once.
+
+    gwcs composes the backward transform anew on every ``invert`` (milliseconds for a
+    NIRSpec slit); an output grid receives several exposures, so it is built once here.
+    Transforms that work in quantities keep gwcs's unit handling.
+    """
+    transform = wcs.backward_transform
+    if getattr(transform, "uses_quantity", False):
+        return lambda *world: wcs.invert(*world, with_bounding_box=False)
+    return lambda *world: transform(*world, with_bounding_box=False)
+
+
 def pixel_map(wcs_from: Any, wcs_to: Any, shape: tuple[int, int],
-              origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+              origin: tuple[int, int] = (0, 0), to_pixels: Any = None) -> np.ndarray:
     """Map every pixel centre of a ``shape`` image with `wcs_from` onto `wcs_to` pixels.
 
     The input WCS's bounding box applies (pixels outside it map to NaN); the output's does
     not, so that pixels falling off the output grid keep their coordinates. `origin`
-    ``(y0, x0)`` places the image within the detector (a window of it).
+    ``(y0, x0)`` places the image within the detector (a window of it); `to_pixels` is
+    :func:`world_to_pixels` of `wcs_to` when already built.
 
     Returns
     -------
@@ -149,10 +163,11 @@ def pixel_map(wcs_from: Any, wcs_to: Any, shape: tuple[int, int],
     y, x = np.indices(shape, dtype=np.float64)
     y += origin[0]
     x += origin[1]
+    to_pixels = to_pixels or world_to_pixels(wcs_to)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         world = wcs_from(x, y)
-        xo, yo = wcs_to.invert(*world, with_bounding_box=False)
+        xo, yo = to_pixels(*world)
     return np.dstack([np.asarray(getattr(xo, "value", xo), dtype=np.float64),
                       np.asarray(getattr(yo, "value", yo), dtype=np.float64)])
 
@@ -227,6 +242,7 @@ class SlitDrizzler:
                  context: bool = True, variances: bool = True, driz_err: bool = False,
                  propagate_dq: bool = False) -> None:
         self.wcs = output_wcs
+        self._to_pixels = world_to_pixels(output_wcs)
         self.shape = tuple(output_wcs.array_shape)
         self.settings = settings
         self._variances = variances
@@ -265,7 +281,8 @@ class SlitDrizzler:
         level = exposure.get("background.level")
         if not exposure.get("background.subtracted", False) and level is not None:
             data = data - level
-        pixmap = pixel_map(exposure.wcs, self.wcs, data.shape, (ys.start, xs.start))
+        pixmap = pixel_map(exposure.wcs, self.wcs, data.shape, (ys.start, xs.start),
+                           self._to_pixels)
         xmin, xmax, ymin, ymax = resample_range(part.data.shape, exposure.wcs)
         kwargs = dict(exptime=exptime, pixmap=pixmap, iscale=self._intensity_scale(exposure),
                       pixel_scale_ratio=s.pixel_scale_ratio,
