@@ -17,9 +17,12 @@ The wavelength of an output pixel depends only on its dispersion coordinate, so 
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 import warnings
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import astropy.units as u
@@ -39,6 +42,27 @@ from gwcs import WCS, wcstools
 from gwcs import coordinate_frames as cf
 
 from spec3nb.steps.drizzle_utils import SlitExposure, good_mask
+
+# Results that depend on an input WCS alone, kept while that WCS lives: outlier_detection
+# and resample_spec build their grids from the same exposures (each evaluating the WCS
+# over the whole slit), and the WCS objects pass unchanged from one step to the next.
+_WCS_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_WCS_MEMO_LOCK = threading.Lock()
+
+
+def _per_wcs(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Memoise ``function(wcs, *args)`` on the WCS object (immutable results only)."""
+    @functools.wraps(function)
+    def memoised(wcs: Any, *args: Any) -> Any:
+        key = (function.__name__, args)
+        with _WCS_MEMO_LOCK:
+            found = _WCS_MEMO.get(wcs, {}).get(key)
+        if found is None:
+            found = function(wcs, *args)
+            with _WCS_MEMO_LOCK:
+                _WCS_MEMO.setdefault(wcs, {})[key] = found
+        return found
+    return memoised
 
 
 def _bbox(shape: Sequence[int]) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -64,6 +88,7 @@ def wrap_ra(ra: np.ndarray) -> np.ndarray:
     return values
 
 
+@_per_wcs
 def spatial_pixel_scale(wcs: Any, disp_axis: int) -> float:
     """Angular size (deg) of one pixel along the slit at the bounding-box centre.
 
@@ -163,10 +188,15 @@ def _fiducial(ref: SlitExposure) -> tuple[tuple[float, float], Any]:
 
 def _median_wavelengths(wcs: Any) -> list[float]:
     """Sorted median wavelength of every column that has any finite wavelength."""
+    return list(_median_column_wavelengths(wcs))
+
+
+@_per_wcs
+def _median_column_wavelengths(wcs: Any) -> tuple[float, ...]:
     _, _, lam = wcs(*wcstools.grid_from_bounding_box(wcs.bounding_box))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return sorted(np.nanmedian(lam[:, np.any(np.isfinite(lam), axis=0)], axis=0))
+        return tuple(sorted(np.nanmedian(lam[:, np.any(np.isfinite(lam), axis=0)], axis=0)))
 
 
 def nirspec_wavelengths(wcss: Sequence[Any]) -> list[float]:

@@ -206,3 +206,24 @@ def test_all_nan_exposure_is_harmless() -> None:
     result = outlier_detection([inputs[0], inputs[1], empty])
     assert result.status == "COMPLETE"
     assert np.all(np.isnan(result.products[2].part.data))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
+def test_nanmedian_is_numpys_bit_for_bit(dtype, n) -> None:
+    from spec3nb.steps.outlier_spec import _nanmedian
+
+    rng = np.random.default_rng(n)
+    images = [rng.normal(size=(60, 80)).astype(dtype) * dtype(10.0 ** rng.integers(-3, 3))
+              for _ in range(n)]
+    for image in images:
+        image[rng.random(image.shape) < 0.3] = np.nan
+        image[rng.random(image.shape) < 0.02] = np.inf
+        image[rng.random(image.shape) < 0.02] = -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanmedian(np.stack(images), axis=0)
+    got = _nanmedian(images)
+    assert got.dtype == expected.dtype
+    assert np.array_equal(got, expected, equal_nan=True)
+    assert np.isnan(got).any() and np.isfinite(got).any()
