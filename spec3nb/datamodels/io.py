@@ -20,11 +20,10 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
+from spec3nb.datamodels.fits_check import IndexedHDUList, open_checked
 from spec3nb.datamodels.meta import thaw
 from spec3nb.datamodels.products import (
-    MODEL_TYPES,
     PART_LISTS,
-    SPECTRUM_TYPES,
     Part,
     Product,
 )
@@ -47,17 +46,43 @@ def _is_array(value: Any) -> bool:
 
 
 def _copy_array(value: Any) -> np.ndarray:
-    """Copy an array out of a model; a table's column units (TUNITn) go into its dtype."""
-    array = np.array(value)
-    if array.dtype.names is None and not array.dtype.isnative:
+    """Copy an array out of a model; a table's column units (TUNITn) go into its dtype.
+
+    Plain arrays come back read-only and owning their memory, which a :class:`Part` keeps
+    as it is instead of copying it once more.
+    """
+    array = np.asarray(value)
+    if array.dtype.names is None:
         # FITS stores big-endian numbers; numeric code is faster on native ones.
-        array = array.astype(array.dtype.newbyteorder("="))
+        array = array.astype(array.dtype.newbyteorder("="), copy=True)
+        array.flags.writeable = False
+        return array
+    array = np.array(array)
     columns = getattr(value, "columns", None)
-    if array.dtype.names and columns is not None:
+    if columns is not None:
         units = {col.name: col.unit for col in columns if col.unit}
         if units:
             array = with_units(array, units)
     return array
+
+
+_PLAIN = (str, bytes, int, float, bool, type(None), np.generic)
+
+
+def _copy_meta(value: Any) -> Any:
+    """Copy a metadata tree: containers rebuilt, plain values shared, other objects deep-copied.
+
+    Objects (the WCS above all) are deep-copied because the embedded ASDF loads some of their
+    arrays lazily (the lookup tables of tabular transforms), which could not be read once
+    the file is closed; a deep copy reads them now.
+    """
+    if isinstance(value, Mapping):
+        return {key: _copy_meta(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_copy_meta(item) for item in value]
+    if isinstance(value, _PLAIN):
+        return value
+    return copy.deepcopy(value)
 
 
 def _set_table_units(node: Any, part: Part) -> None:
@@ -83,9 +108,7 @@ def _split_level(tree: Mapping[str, Any], skip: frozenset[str] = frozenset()) ->
             arrays[key] = _copy_array(value)
         elif not isinstance(value, Mapping | list):
             attrs[key] = value
-    # A deep copy loads what the embedded ASDF holds lazily (the WCS's lookup tables), which
-    # would be unreadable once the file is closed.
-    meta = copy.deepcopy(dict(tree.get("meta") or {}))
+    meta = _copy_meta(tree.get("meta") or {})
     wcs = meta.pop("wcs", None)
     return Part(arrays=arrays, attrs=attrs, meta=meta, wcs=wcs)
 
@@ -108,7 +131,7 @@ def from_datamodel(model: Any) -> Product:
     list_key = PART_LISTS.get(model_type)
     if list_key:
         parts = tuple(_split_level(item) for item in tree.get(list_key, []))
-        meta = copy.deepcopy(dict(tree.get("meta") or {}))
+        meta = _copy_meta(tree.get("meta") or {})
         wcs = meta.pop("wcs", None)
     else:
         top = _split_level(tree)
@@ -171,52 +194,6 @@ def to_datamodel(product: Product) -> Any:
     return model
 
 
-def _check_fits(path: Path) -> fits.Header:
-    """Open `path` just enough to tell whether spec3 can read it; return the primary header."""
-    if not path.exists():
-        raise InputFileError(path, "no such file")
-    if not path.is_file():
-        raise InputFileError(path, "not a regular file")
-    with open(path, "rb") as handle:
-        if handle.read(9) != b"SIMPLE  =":
-            raise InputFileError(path, "not a FITS file (it does not start with SIMPLE)")
-    if path.stat().st_size % 2880:
-        raise InputFileError(path, "truncated: its size is not a whole number of FITS blocks")
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
-                hdul.verify("exception")
-                names = {hdu.name for hdu in hdul}
-                header = hdul[0].header.copy()
-                for hdu in hdul:
-                    _ = hdu.data
-    except (OSError, ValueError, TypeError, fits.VerifyError) as exc:
-        raise InputFileError(path, f"not a readable FITS file ({exc})") from None
-    # astropy pads a truncated file with zeros and only warns: refuse it instead.
-    truncated = [w for w in caught if "truncated" in str(w.message)]
-    if truncated:
-        raise InputFileError(path, f"not a readable FITS file ({truncated[0].message})")
-    if "ASDF" not in names:
-        # Every JWST pipeline product ends with the ASDF extension that holds its WCS.
-        raise InputFileError(path, "no ASDF extension: the file is truncated or was not "
-                                   "written by the JWST pipeline")
-    model_type = header.get("DATAMODL")
-    if model_type is None:
-        raise InputFileError(path, "no DATAMODL keyword: not a JWST datamodel file", "PRIMARY")
-    if model_type not in MODEL_TYPES:
-        raise InputFileError(
-            path,
-            f"DATAMODL={model_type!r} is not a product spec3 takes "
-            f"(expected one of {', '.join(sorted(MODEL_TYPES))})",
-            "PRIMARY",
-        )
-    wanted = {"EXTRACT1D", "COMBINE1D"} if model_type in SPECTRUM_TYPES else {"SCI"}
-    if not names & wanted:
-        raise InputFileError(path, f"no {' or '.join(sorted(wanted))} extension")
-    return header
-
-
 def _fix_date(model: Any, date: str) -> None:
     """Make `model` record `date` when saved (stdatamodels stamps the current time)."""
     stamp = model.on_save
@@ -227,6 +204,22 @@ def _fix_date(model: Any, date: str) -> None:
 
     # Set on the instance itself: DataModel's own __setattr__ would put it into the tree.
     object.__setattr__(model, "on_save", on_save)
+
+
+def _save_fits(model: Any, path: Path) -> None:
+    """Write `model` to `path` as ``model.save`` does, into an indexed HDU list.
+
+    stdatamodels looks every extension up by name while building the file; in a plain HDU
+    list each look-up reads the header of every HDU before it, which is quadratic in the
+    number of extensions (hundreds for a NIRSpec MOS product).
+    """
+    from stdatamodels import fits_support
+
+    model.on_save(str(path))
+    hdulist = IndexedHDUList()
+    hdulist.append(fits.PrimaryHDU())
+    hdulist = fits_support.to_fits(model._instance, model._schema, hdulist=hdulist)
+    hdulist.writeto(str(path), overwrite=True)
 
 
 def read_product(path: str | os.PathLike[str]) -> Product:
@@ -249,17 +242,21 @@ def read_product(path: str | os.PathLike[str]) -> Product:
         of a ``DATAMODL`` spec3 cannot take.
     """
     path = Path(path)
-    _check_fits(path)
-    datamodels = _datamodels()
+    hdul = open_checked(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with datamodels.open(str(path)) as model:
+            # The class DATAMODL names (checked above), as datamodels.open would choose it,
+            # given the open HDU list so that the data are read once.
+            cls = getattr(_datamodels(), hdul[0].header["DATAMODL"])
+            with cls(hdul) as model:
                 product = from_datamodel(model)
     except InputFileError:
         raise
     except Exception as exc:  # stdatamodels raises many types for broken content
         raise InputFileError(path, f"stdatamodels cannot read it ({exc})") from exc
+    finally:
+        hdul.close()
     return product
 
 
@@ -306,7 +303,7 @@ def write_product(
         staged = tmpdir / path.name
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.save(str(staged))
+            _save_fits(model, staged)
         model.close()
         os.replace(staged, path)
     finally:

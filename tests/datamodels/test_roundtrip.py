@@ -272,13 +272,11 @@ def test_write_leaves_product_unchanged_and_refuses_overwrite(tmp_path: Path) ->
 
 
 def test_killed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from stdatamodels import DataModel
-
     def half_save(self: Any, path: str, *args: Any, **kwargs: Any) -> None:
         Path(path).write_bytes(b"SIMPLE  =                    T" + b" " * 100)
         raise KeyboardInterrupt("killed while writing")
 
-    monkeypatch.setattr(DataModel, "save", half_save)
+    monkeypatch.setattr(fits.HDUList, "writeto", half_save)
     target = tmp_path / "out" / "jw_s2d.fits"
     with pytest.raises(KeyboardInterrupt):
         write_product(fx.make_s2d(), target)
