@@ -259,9 +259,12 @@ def bench_mode(bench: ModeBench, size: str, repeat: int, workdir: Path) -> dict:
 
 
 def profile_mode(bench: ModeBench, size: str, workdir: Path, outdir: Path,
-                 top: int = 25) -> dict[str, str]:
+                 top: int = 25, reuse_jwst: bool = False) -> dict[str, str]:
     """One extra run of each pipeline under cProfile (spec3nb with one thread, since
     cProfile sees only the main thread); write ``.prof`` files and text summaries.
+
+    With `reuse_jwst`, a jwst profile already in `outdir` is kept (jwst does not change
+    between spec3nb's runs, and profiling it takes as long as several runs).
 
     Returns
     -------
@@ -280,6 +283,9 @@ def profile_mode(bench: ModeBench, size: str, workdir: Path, outdir: Path,
     written = {}
     for label, command in commands.items():
         prof = outdir / f"{bench.mode}_{label}.prof"
+        if label == "jwst" and reuse_jwst and prof.exists():
+            written[label] = str(prof)
+            continue
         _measure(f"profile_{label}", lambda out, c=command, p=prof: c(out, p), workdir, 0)
         text = io.StringIO()
         stats = pstats.Stats(str(prof), stream=text).strip_dirs()
@@ -323,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", help="also profile modes; write into this folder")
     parser.add_argument("--profile-modes", nargs="*",
                         help="the modes to profile (default: every mode run)")
+    parser.add_argument("--reuse-jwst-profiles", action="store_true",
+                        help="keep jwst profiles already in the --profile folder")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     results = []
@@ -332,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: simulating ({args.size}) and running ...", file=sys.stderr, flush=True)
         result = bench_mode(bench, args.size, args.repeat, workdir)
         if args.profile and (not args.profile_modes or name in args.profile_modes):
-            result["profiles"] = profile_mode(bench, args.size, workdir, Path(args.profile))
+            result["profiles"] = profile_mode(bench, args.size, workdir, Path(args.profile),
+                                              reuse_jwst=args.reuse_jwst_profiles)
         results.append(result)
         if args.json:  # after every mode, so a long run keeps what it measured
             Path(args.json).write_text(json.dumps(results, indent=1))

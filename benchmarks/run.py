@@ -78,7 +78,7 @@ def commands(results: Path, work: Path, quick: bool) -> dict[str, list[str]]:
         "pipeline": [*py, str(BENCH / "bench_pipeline.py"), "--size", "full", "--repeat", "3",
                      "--workdir", str(work / "pipeline"), "--profile",
                      str(work / "profiles"), "--profile-modes", "mir_lrs", "nrs_fs",
-                     "nrs_mos", "mir_mrs",
+                     "nrs_mos", "mir_mrs", "--reuse-jwst-profiles",
                      "--json", str(results / "pipeline.json")],
         "incremental": [*py, str(BENCH / "bench_incremental.py"), "--size", "full",
                         "--repeat", "3", "--workdir", str(work / "incremental"),
