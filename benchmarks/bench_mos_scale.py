@@ -8,10 +8,17 @@ runs the whole pipeline on the same loaded inputs:
 * ``serial``: one thread (``LocalExecutor(1)``);
 * ``threads``: the default local thread pool (one thread per CPU);
 * ``dask N``: a ``dask.distributed`` ``LocalCluster`` of N single-threaded worker
-  processes (cluster start-up and the workers' first import of the steps are not counted;
-  they are reported).
+  processes, made by :func:`spec3nb.parallel.local_cluster` (workers with glibc's adaptive
+  malloc thresholds; dask's nanny default makes the steps about 1.5x slower there), run
+  through :class:`spec3nb.parallel.DaskExecutor` (results stay on the workers between steps;
+  only what a step changed comes back). Cluster start-up and the workers' first import of
+  the steps are not counted; they are reported.
 
-Parallel efficiency of ``dask N`` is ``T(dask 1) / (N * T(dask N))``. Reading the files and
+Parallel efficiency of ``dask N`` is ``T(dask 1) / (N * T(dask N))``; its speed-up is
+``T(serial) / T(dask N)`` (the honest measure: dask 1 pays for moving data that serial does
+not). The CPU seconds of this process and of the workers are recorded for every dask run,
+with the machine's load average before it (the machine may be shared: a load above zero
+before a run means other work competed for the cores). Reading the files and
 writing the products (in this process, one at a time) are timed once each, and the
 whole ``spec3nb run`` command (read, run with threads, write) is timed in a subprocess.
 jwst's ``calwebb_spec3`` runs on the 10-source dataset only, to state its per-source cost.
@@ -59,27 +66,40 @@ def _warm_worker() -> None:
     import spec3nb.steps  # noqa: F401
 
 
+def _cpu_seconds() -> float:
+    return time.process_time()
+
+
 def dask_run(inputs, workers: int) -> dict[str, float]:
     """Run on a fresh LocalCluster of `workers` single-threaded processes.
 
     Returns
     -------
     dict
-        ``{"seconds": run time, "startup_s": cluster start-up}``.
+        ``{"seconds": run time, "startup_s": cluster start-up, "client_cpu_s": CPU seconds
+        of this process during the run, "workers_cpu_s": of all workers, "load": the 1-min
+        load average before the run}``.
     """
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
+
+    from spec3nb.parallel import local_cluster
 
     start = time.perf_counter()
     # Worker processes, one thread each: the scaling measured is that of processes, not of
     # threads sharing one interpreter. No dashboard (no port to open).
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         # Workers import the steps once, as a long-lived cluster would have: that import
         # is start-up, not per-run work.
         client.run(_warm_worker)
         startup = time.perf_counter() - start
+        load = os.getloadavg()[0]
+        before = sum(client.run(_cpu_seconds).values())
+        client_before = time.process_time()
         seconds, _ = _timed_run(inputs, client)
-    return {"seconds": seconds, "startup_s": startup}
+        client_cpu = time.process_time() - client_before
+        workers_cpu = sum(client.run(_cpu_seconds).values()) - before
+    return {"seconds": seconds, "startup_s": startup, "client_cpu_s": client_cpu,
+            "workers_cpu_s": workers_cpu, "load": load}
 
 
 PARTS = ("cli", "serial", "threads", "save", "dask")
@@ -123,7 +143,10 @@ def bench_sources(nsources: int, size: str, workers: tuple[int, ...], workdir: P
     result.update(load_s=time.perf_counter() - start, slitlets=len(inputs.science[0].parts),
                   serial_s=None, threads_s=None, save_s=None, products=None, dask={})
     if "serial" in parts:
+        result["serial_load"] = os.getloadavg()[0]
+        cpu = time.process_time()
         result["serial_s"], _ = _timed_run(inputs, LocalExecutor(1))
+        result["serial_cpu_s"] = time.process_time() - cpu
     if parts & {"threads", "save"}:
         result["threads_s"], session = _timed_run(inputs, LocalExecutor())
         if "save" in parts:
@@ -140,6 +163,8 @@ def bench_sources(nsources: int, size: str, workers: tuple[int, ...], workdir: P
     base = result["dask"].get(1, {}).get("seconds")
     for n, entry in result["dask"].items():
         entry["efficiency"] = base / (n * entry["seconds"]) if base else None
+        serial = result["serial_s"]
+        entry["speedup"] = serial / entry["seconds"] if serial else None
     return result
 
 
@@ -151,7 +176,7 @@ def table(results: list[dict]) -> str:
     """The Markdown scaling table."""
     workers = sorted({int(n) for r in results for n in r["dask"]})
     head = ["sources (slitlets)", "read (s)", "serial (s)", "threads (s)"]
-    head += [f"dask {n} (s, eff.)" for n in workers]
+    head += [f"dask {n} (s, eff., vs serial)" for n in workers]
     head += ["write (s)", "`spec3nb run` total (s)", "jwst (s)", "jwst per source (s)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
@@ -162,13 +187,30 @@ def table(results: list[dict]) -> str:
             if not entry:
                 cells.append("—")
                 continue
-            eff = entry.get("efficiency")
-            cells.append(f"{entry['seconds']:.1f} ({eff:.0%})" if eff else
-                         f"{entry['seconds']:.1f}")
+            notes = [f"{entry['efficiency']:.0%}"] if entry.get("efficiency") else []
+            notes += [f"{entry['speedup']:.2f}x"] if entry.get("speedup") else []
+            cells.append(f"{entry['seconds']:.1f}" + (f" ({', '.join(notes)})" if notes else ""))
         jwst = r.get("jwst_s")
         cells += [_cell(r.get("save_s")), _cell(r.get("cli_s")), _cell(jwst),
                   f"{jwst / r['nsources']:.1f}" if jwst else "—"]
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def cpu_table(results: list[dict]) -> str:
+    """CPU seconds of the runs (this process; the workers) and the load average before each:
+    what a shared machine does to the wall times shows here."""
+    lines = ["| sources | configuration | wall (s) | CPU here (s) | CPU workers (s) | load |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        if r.get("serial_s") is not None:
+            lines.append(f"| {r['nsources']} | serial | {r['serial_s']:.1f} | "
+                         f"{r.get('serial_cpu_s', 0):.1f} | — | {r.get('serial_load', 0):.2f} |")
+        for n, e in sorted(r["dask"].items(), key=lambda item: int(item[0])):
+            if "client_cpu_s" in e:
+                lines.append(f"| {r['nsources']} | dask {n} | {e['seconds']:.1f} | "
+                             f"{e['client_cpu_s']:.1f} | {e['workers_cpu_s']:.1f} | "
+                             f"{e['load']:.2f} |")
     return "\n".join(lines)
 
 
@@ -196,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=1))
     print(table(results))
+    print()
+    print(cpu_table(results))
     return 0
 
 

@@ -2,14 +2,19 @@
 
 Stage-3 processing of NIRSpec MOS and WFSS is independent per source, so each node maps
 its step over the sources through an executor. Locally that is a thread pool (numpy and the
-drizzle kernels release the GIL); with ``dask.distributed`` it is the cluster's workers.
+drizzle kernels release the GIL); with ``dask.distributed`` it is the cluster's workers,
+which keep each step's results for the next step and send back only what a step changed
+(:class:`DaskExecutor`).
 """
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
+import pickle
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
@@ -48,32 +53,255 @@ class LocalExecutor:
 
 
 class DaskExecutor:
-    """The workers of a ``dask.distributed`` cluster.
+    """The workers of a ``dask.distributed`` cluster, keeping the data there between steps.
+
+    Sources go to the workers in small chunks (a few per task, several tasks per worker:
+    fewer tasks for the scheduler, which runs in this process, while the load stays
+    balanced), each chunk scattered as soon as the previous ones are computing. A step's
+    results stay on the worker that computed them (as futures), and the next step runs on
+    them where they lie: the products cross to the workers once, when they first enter
+    the cluster (after exp_to_source). Every result also comes back to this process (the
+    graph holds, caches and shows values, not futures), but only what the step changed
+    travels: the products, parts, WCS objects and arrays that a result shares with its
+    input are sent as references and rebuilt here from the input this process already
+    holds (:func:`encode_result`, :func:`decode_result`). Results are fetched as chunks
+    complete, so decoding here overlaps the workers' computing.
 
     Parameters
     ----------
     client : dask.distributed.Client
         A connected client. Items and results travel between processes, so they must
         pickle (spec3nb products do).
+    chunk_size : int, optional
+        Items per task (default: about 12 tasks per worker thread, at most 8 items each).
+
+    Notes
+    -----
+    The worker processes that dask's nanny starts fix glibc's malloc thresholds
+    (``MALLOC_TRIM_THRESHOLD_=65536``), which makes every large numpy temporary a fresh
+    ``mmap`` and the steps about 1.5x slower there than in this process; clusters made by
+    :func:`local_cluster` start their workers without it.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, chunk_size: int | None = None) -> None:
         self.client = client
+        self.chunk_size = chunk_size
+        # id(result given out) -> (future of its chunk's results on the cluster, index in
+        # it). An entry lives as long as the result object does (weakref.finalize).
+        self._kept: dict[int, tuple[Any, int]] = {}
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        """Apply `fn` to every item on the cluster."""
+        """Apply `fn` to every item on the cluster; the results stay there as well."""
         items = list(items)
         if not items:
             return []
-        # Scatter first: the items travel straight to the workers, once. Passed to map
-        # directly they would be embedded in the task graph, sent to the scheduler and
-        # from there to the workers (dask warns about such large graphs).
-        scattered = self.client.scatter(items, hash=False)
-        futures = self.client.map(fn, scattered, pure=False)
-        return self.client.gather(futures)
+        try:
+            return self._map(fn, items, reuse=True)
+        except _lost_errors():
+            # A worker that held kept results died: send everything again, once.
+            self._kept.clear()
+            return self._map(fn, items, reuse=False)
+
+    def _size(self, count: int) -> int:
+        if self.chunk_size:
+            return self.chunk_size
+        slots = max(1, sum(self.client.nthreads().values()))
+        return max(1, min(8, -(-count // (12 * slots))))
+
+    def _map(self, fn: Callable[[Any], Any], items: list[Any], reuse: bool) -> list[Any]:
+        from dask.distributed import as_completed
+
+        groups: dict[Any, tuple[Any, list[int], list[int]]] = {}
+        new = []
+        for position, item in enumerate(items):
+            entry = self._kept.get(id(item)) if reuse else None
+            if entry is None:
+                new.append(position)
+            else:  # computed by the last step: run where it lies
+                group = groups.setdefault(entry[0].key, (entry[0], [], []))
+                group[1].append(position)
+                group[2].append(entry[1])
+        tasks = [self._submit(fn, chunk, positions, indices)
+                 for chunk, positions, indices in groups.values()]
+        size = self._size(len(new))
+        for start in range(0, len(new), size):
+            positions = new[start:start + size]
+            # Scattered, the items travel straight to a worker (the chunks go round the
+            # workers); passed to submit they would go through the scheduler.
+            [chunk] = self.client.scatter([[items[p] for p in positions]], hash=False)
+            tasks.append(self._submit(fn, chunk, positions, list(range(len(positions)))))
+        where = {changes.key: (results, positions) for results, changes, positions in tasks}
+        found: list[Any] = [None] * len(items)
+        for changes, payloads in as_completed([t[1] for t in tasks], with_results=True):
+            if isinstance(payloads, BaseException):
+                raise payloads  # as_completed hands a cancelled future's error over
+            results, positions = where[changes.key]
+            for index, (position, payload) in enumerate(zip(positions, payloads,
+                                                            strict=True)):
+                found[position] = decode_result(payload, items[position])
+                self._keep(found[position], results, index)
+        return found
+
+    def _submit(self, fn: Callable[[Any], Any], chunk: Any, positions: list[int],
+                indices: list[int]) -> tuple[Any, Any, list[int]]:
+        results = self.client.submit(_apply_chunk, fn, chunk, indices, pure=False)
+        changes = self.client.submit(_encode_chunk, results, chunk, indices, pure=False)
+        return results, changes, positions
+
+    def _keep(self, value: Any, results: Any, index: int) -> None:
+        try:
+            weakref.finalize(value, self._kept.pop, id(value), None)
+        except TypeError:
+            return  # not weak-referenceable (a plain tuple, an int): not kept
+        self._kept[id(value)] = (results, index)
 
     def __repr__(self) -> str:
         return f"DaskExecutor({self.client!r})"
+
+
+def _apply_chunk(fn: Callable[[Any], Any], chunk: Sequence[Any], indices: list[int]
+                 ) -> list[Any]:
+    """On a worker: `fn` of the chunk's items at `indices`."""
+    return [fn(chunk[i]) for i in indices]
+
+
+def _encode_chunk(results: list[Any], chunk: Sequence[Any], indices: list[int]
+                  ) -> list[bytes]:
+    """On a worker: each result encoded against its input (:func:`encode_result`)."""
+    return [encode_result(r, chunk[i]) for r, i in zip(results, indices, strict=True)]
+
+
+def _lost_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions of a future whose data is gone with its worker."""
+    import asyncio
+
+    from distributed.client import FutureCancelledError
+
+    return (FutureCancelledError, asyncio.CancelledError)
+
+
+def local_cluster(n_workers: int, **options: Any) -> Any:
+    """A ``dask.distributed.LocalCluster`` of single-threaded worker processes for spec3nb.
+
+    The workers keep glibc's adaptive malloc thresholds (dask's nanny would set
+    ``MALLOC_TRIM_THRESHOLD_``, which slows the steps' array temporaries about 1.5x).
+
+    Parameters
+    ----------
+    n_workers : int
+        Worker processes.
+    **options
+        More ``LocalCluster`` options (they override the defaults here).
+
+    Returns
+    -------
+    dask.distributed.LocalCluster
+        The running cluster (use it as a context manager, or close it).
+    """
+    import dask
+    from dask.distributed import LocalCluster
+
+    settings = {"n_workers": n_workers, "threads_per_worker": 1, "processes": True,
+                "dashboard_address": None, **options}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(**settings)
+
+
+def _shared(item: Any) -> list[Any]:
+    """The objects of `item` a result may share with it, in an order that both copies of
+    `item` (on the worker and here) give alike: products, their WCS, parts, their WCS and
+    arrays; for a source (``SourceData``) those of its products, exposures and outputs."""
+    from spec3nb.datamodels.products import Product
+
+    if isinstance(item, Product):
+        products: Iterable[Any] = (item,)
+    else:
+        outputs = getattr(item, "outputs", ())
+        products = (*getattr(item, "products", ()), *getattr(item, "exposures", ()),
+                    *(getattr(o, "product", None) for o in outputs))
+    found: list[Any] = []
+    for product in products:
+        if not isinstance(product, Product):
+            found.append(None)  # keeps the positions of both copies aligned
+            continue
+        found += [product, product.wcs]
+        for part in product.parts:
+            found += [part, part.wcs, *part.arrays.values()]
+    return found
+
+
+class _RefPickler(pickle.Pickler):
+    """Pickles objects of the input as their position in :func:`_shared`."""
+
+    def __init__(self, file: io.BytesIO, positions: dict[int, int]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._positions = positions
+
+    def persistent_id(self, obj: Any) -> int | None:
+        return self._positions.get(id(obj))
+
+
+class _RefUnpickler(pickle.Unpickler):
+    """Rebuilds the references of :class:`_RefPickler` from this process's input."""
+
+    def __init__(self, file: io.BytesIO, shared: list[Any]) -> None:
+        super().__init__(file)
+        self._shared = shared
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self._shared[pid]
+
+
+def encode_result(result: Any, item: Any) -> bytes:
+    """Pickle `result` with what it shares with `item` (its input) as references.
+
+    Runs on the worker. Whatever a step passed on unchanged (the exposures after
+    resample_spec, the WCS and untouched arrays of an evolved part ...) costs a few bytes.
+
+    Parameters
+    ----------
+    result : Any
+        What ``fn(item)`` returned.
+    item : Any
+        The input it was computed from.
+
+    Returns
+    -------
+    bytes
+        For :func:`decode_result`.
+    """
+    positions = {id(obj): n for n, obj in enumerate(_shared(item)) if obj is not None}
+    buffer = io.BytesIO()
+    buffer.write(b"R")
+    try:
+        _RefPickler(buffer, positions).dump(result)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        # Something plain pickle cannot do (a local function ...): the whole result.
+        import cloudpickle
+
+        return b"C" + cloudpickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    return buffer.getvalue()
+
+
+def decode_result(payload: bytes, item: Any) -> Any:
+    """Rebuild a result from :func:`encode_result`'s bytes and this process's copy of
+    its input `item` (equal to the worker's, so the references resolve to equal objects).
+
+    Parameters
+    ----------
+    payload : bytes
+        The encoded result.
+    item : Any
+        The input, as held here.
+
+    Returns
+    -------
+    Any
+        The result.
+    """
+    if payload[:1] == b"C":
+        return pickle.loads(payload[1:])
+    return _RefUnpickler(io.BytesIO(payload[1:]), _shared(item)).load()
 
 
 def as_executor(executor: Any) -> Executor:
