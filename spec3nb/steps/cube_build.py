@@ -14,7 +14,9 @@ WCS-TABLE wavelength table).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -44,6 +46,10 @@ log = logging.getLogger(__name__)
 #: step warns and refuses instead of exhausting memory (jwst issue #9835 proposes warning
 #: above 1e8; a typical single-band MRS cube has ~1e6 voxels, a multi-channel one ~3e7).
 MAX_VOXELS = 100_000_000
+
+#: Threads building cubes side by side (None: one per CPU; 1 builds them in turn).
+CUBE_THREADS: int | None = None
+
 #: Pixel solid angle conversion jwst writes (arcsec^2 -> sr, rounded as in jwst).
 ARCSEC2_SR = 2.3504e-11
 _WCS_DROP = ("v2_ref", "v3_ref", "ra_ref", "dec_ref", "roll_ref", "v3yangle", "vparity")
@@ -533,13 +539,21 @@ wavemin, wavemax, skip_dqflagging, offset_file, debug_spaxel
     # before the first one is built: a refused request costs little and returns nothing
     for setup in setups:
         _check_size(setup, (_plane_count(setup),), max_voxels)
-    outputs = []
-    for setup in setups:
+
+    def build(setup: CubeSetup) -> tuple[Product, str]:
         if internal:
-            product, suffix = build_internal_cube(setup, inputs, max_voxels)
-        else:
-            product, suffix = build_cube(setup, inputs, params, offsets, max_voxels)
-        outputs.append(StepOutput(product, f"{suffix}_s3d"))
+            return build_internal_cube(setup, inputs, max_voxels)
+        return build_cube(setup, inputs, params, offsets, max_voxels)
+
+    # The cubes are independent: on several cores they are built side by side (the WCS
+    # evaluations and weights are numpy work that releases the GIL).
+    workers = min(len(setups), CUBE_THREADS or os.cpu_count() or 1)
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            built = list(pool.map(build, setups))
+    else:
+        built = [build(setup) for setup in setups]
+    outputs = [StepOutput(product, f"{suffix}_s3d") for product, suffix in built]
     return StepResult(tuple(outputs), COMPLETE)
 
 

@@ -334,3 +334,18 @@ def test_a_refused_run_writes_nothing(mrs, tmp_path):
     # the same run within the limit writes its two cubes
     _, written = run_step("cube_build", [asn], out, {"override_cubepar": cubepar})
     assert sorted(p.name.split("_")[-2] for p in written) == ["ch1-short", "ch2-short"]
+
+
+def test_cubes_built_side_by_side_equal_cubes_built_in_turn(mrs, monkeypatch):
+    from spec3nb.steps import cube_build as module
+
+    dataset, refs = mrs
+    monkeypatch.setattr(module, "CUBE_THREADS", 2)
+    parallel = SPEC.run(dataset.exposures, references=refs)
+    monkeypatch.setattr(module, "CUBE_THREADS", 1)
+    serial = SPEC.run(dataset.exposures, references=refs)
+    assert len(parallel.outputs) == len(serial.outputs) == 2
+    for a, b in zip(parallel.outputs, serial.outputs, strict=True):
+        assert a.suffix == b.suffix
+        for name, array in a.product.part.arrays.items():
+            assert np.array_equal(array, b.product.part.arrays[name], equal_nan=True), name
