@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import pickle
 import threading
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -45,7 +46,10 @@ class LocalExecutor:
         items = list(items)
         if self.max_workers == 1 or len(items) < 2:
             return [fn(item) for item in items]
-        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(items))) as pool:
+        # catch_warnings is not thread-safe (steps use it): the outer one restores the
+        # warning filters once the threads are done.
+        with warnings.catch_warnings(), \
+                ThreadPoolExecutor(max_workers=min(self.max_workers, len(items))) as pool:
             return list(pool.map(fn, items))
 
     def __repr__(self) -> str:

@@ -200,3 +200,22 @@ def test_mos_on_two_dask_workers_equals_serial(mos_asn: Path, client) -> None:
             for oa, ob in zip(da.outputs, db.outputs, strict=True):
                 _assert_same_product(oa.product, ob.product, f"{name} {key} output")
     assert sorted(serial.products) == sorted(remote.products)
+
+
+def test_local_threads_leave_the_warning_filters_as_they_were() -> None:
+    import time
+    import warnings
+
+    from spec3nb.parallel import LocalExecutor
+
+    def quiet(n: int) -> int:
+        # What steps do on the pool's threads; interleaved, catch_warnings would restore
+        # another thread's filters.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            time.sleep(0.01 * (n % 3))
+        return n
+
+    before = list(warnings.filters)
+    assert LocalExecutor(4).map(quiet, range(12)) == list(range(12))
+    assert warnings.filters == before

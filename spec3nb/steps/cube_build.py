@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -546,10 +547,11 @@ wavemin, wavemax, skip_dqflagging, offset_file, debug_spaxel
         return build_cube(setup, inputs, params, offsets, max_voxels)
 
     # The cubes are independent: on several cores they are built side by side (the WCS
-    # evaluations and weights are numpy work that releases the GIL).
+    # evaluations and weights are numpy work that releases the GIL). catch_warnings is not
+    # thread-safe: the outer one restores the warning filters once the threads are done.
     workers = min(len(setups), CUBE_THREADS or os.cpu_count() or 1)
     if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers) as pool:
             built = list(pool.map(build, setups))
     else:
         built = [build(setup) for setup in setups]

@@ -22,8 +22,10 @@ NaN are recomputed with ``np.nanmedian``, in blocks, so memory stays within a fe
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -171,17 +173,31 @@ def outlier_detection_ifu(inputs: Sequence[Product], *, kernel_size: Any = (7, 7
     shape = kernel_shape(kernel_size)
     axis = 1 if str(inputs[0].get("instrument.name", "")).upper() == "MIRI" else 0
     detectors = [str(p.get("instrument.detector", "")).lower() for p in inputs]
-    results: list[Product | None] = [None] * len(inputs)
-    for name in sorted(set(detectors)):
-        members = [i for i, d in enumerate(detectors) if d == name]
+    groups = [[i for i, d in enumerate(detectors) if d == name]
+              for name in sorted(set(detectors))]
+    for members in groups:
         shapes = {inputs[i].part.data.shape for i in members}
         if len(shapes) != 1:
             raise ParameterError("outlier_detection", "inputs", f"exposures of detector "
-                                 f"{name} have different shapes {sorted(shapes)}")
+                                 f"{detectors[members[0]]} have different shapes "
+                                 f"{sorted(shapes)}")
+
+    def masks(members: list[int]) -> np.ndarray:
         mask, minarr = detector_outliers([inputs[i] for i in members], axis, shape,
                                          threshold_percent)
-        if ifu_second_check:
-            mask = mask | np.isnan(minarr)
+        return mask | np.isnan(minarr) if ifu_second_check else mask
+
+    # The detectors are independent, and the median filter releases the GIL: MIRI's two
+    # detectors are filtered side by side. catch_warnings is not thread-safe: the outer
+    # one restores the warning filters once the threads are done.
+    workers = min(len(groups), os.cpu_count() or 1)
+    if workers > 1:
+        with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers) as pool:
+            found = list(pool.map(masks, groups))
+    else:
+        found = [masks(members) for members in groups]
+    results: list[Product | None] = [None] * len(inputs)
+    for members, mask in zip(groups, found, strict=True):
         for i in members:
             results[i] = _flag(inputs[i], mask)
     return StepResult(tuple(StepOutput(p, "crf", origin=i) for i, p in enumerate(results)))
