@@ -48,8 +48,13 @@ _STATUS = "cal_step.outlier_detection"
 
 
 def weight_threshold(weight: np.ndarray, maskpt: float) -> float:
-    """``maskpt`` times the 3-sigma-clipped mean of the finite, non-zero weights."""
-    with warnings.catch_warnings():
+    """``maskpt`` times the 3-sigma-clipped mean of the finite, non-zero weights.
+
+    The float32 weights can be large enough for their squares (in the clipping's variance)
+    to overflow, as in jwst; np.errstate silences that per thread, which catch_warnings
+    cannot do reliably when sources run on several threads.
+    """
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         values = weight[np.isfinite(weight) & (weight != 0)]
         clipped = sigma_clip(values, sigma=3, maxiters=5, masked=False, copy=False)

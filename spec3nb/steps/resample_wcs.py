@@ -173,8 +173,9 @@ def _fiducial(ref: SlitExposure) -> tuple[tuple[float, float], Any]:
     data[~good] = np.nan
     # NaNs masked first, so astropy has nothing to warn about: catch_warnings() is not
     # thread-safe, and sources are resampled on parallel threads.
-    weights = np.ma.filled(sigma_clip(np.ma.masked_invalid(data), masked=True, sigma=100.0),
-                           fill_value=0.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # squares of large float32 values
+        weights = np.ma.filled(sigma_clip(np.ma.masked_invalid(data), masked=True,
+                                          sigma=100.0), fill_value=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if not np.all(weights == 0.0):
