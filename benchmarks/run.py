@@ -216,6 +216,9 @@ def render(results: Path, previous: dict[str, str], cmds: dict[str, list[str]],
                 bench_incremental.table(incremental)]
     if mos:
         out += ["", "## NIRSpec MOS at scale", "", bench_mos_scale.table(mos)]
+        cpu = bench_mos_scale.cpu_table(mos)
+        if cpu.count("\n") > 1:  # some run recorded its CPU seconds
+            out += ["", "CPU seconds and the load average before each run:", "", cpu]
     steps = (results / "steps.md").read_text() if (results / "steps.md").exists() else ""
     if steps:
         body = "## Step benchmarks (`bench_steps.py`)\n\n" + steps.strip()
