@@ -9,6 +9,7 @@ which keep each step's results for the next step and send back only what a step 
 
 from __future__ import annotations
 
+import gc
 import io
 import multiprocessing
 import os
@@ -379,9 +380,14 @@ def fork_map(fn: Callable[[Any], Any], items: Sequence[Any], processes: int | No
         return [fn(item) for item in items]
     with _FORK_LOCK:
         _FORK_JOBS = (fn, items)
+        # Objects made so far move to a permanent generation: the children's garbage
+        # collections then leave them alone instead of writing to (and so copying) every
+        # page that holds one, which would add the parent's heap to each child's memory.
+        gc.freeze()
         try:
             context = multiprocessing.get_context("fork")
             with context.Pool(processes) as pool:
                 return pool.map(_fork_job, range(len(items)), chunksize=1)
         finally:
+            gc.unfreeze()
             _FORK_JOBS = None

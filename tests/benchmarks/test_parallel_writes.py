@@ -26,11 +26,11 @@ def _pid_and_square(x: int) -> tuple[int, int]:
 # fork_map forks only from a single-threaded process, and a pytest session may hold threads
 # (a Dask client's event loop, for one): the forking cases run in a fresh interpreter.
 FRESH = """
-import json, os, sys
+import gc, json, os, sys
 from spec3nb.parallel import fork_map, fork_safe
 
 def square(x):
-    return os.getpid(), x * x
+    return os.getpid(), x * x, gc.get_freeze_count()
 
 def fail_on_three(x):
     if x == 3:
@@ -43,6 +43,7 @@ try:
     fork_map(fail_on_three, list(range(5)), 2)
 except ValueError as exc:
     found["error"] = str(exc)
+found["frozen_after"] = gc.get_freeze_count()
 print(json.dumps(found))
 """
 
@@ -55,6 +56,9 @@ def test_fork_map_in_a_fresh_process() -> None:
     assert [r[1] for r in found["results"]] == [x * x for x in range(8)]  # in item order
     assert found["parent"] not in {r[0] for r in found["results"]}  # in child processes
     assert found["error"] == "three"  # a child's exception is raised in the parent
+    # The parent's objects are frozen in the children (their garbage collections leave
+    # the shared pages alone), and unfrozen again in the parent afterwards.
+    assert all(r[2] > 1000 for r in found["results"]) and found["frozen_after"] == 0
 
 
 def test_fork_map_runs_in_process_when_other_threads_run() -> None:
