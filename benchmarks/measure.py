@@ -9,8 +9,8 @@ Peak memory is taken two ways and the larger is reported:
   bare interpreter) that spawns it and hands back its ``ru_maxrss``; and
 * the sum of the proportional set sizes (PSS: a page shared by k processes counts 1/k in
   each, so forked writers sharing their parent's pages are not counted twice) of the
-  command and all its live descendants, polled every ``poll`` seconds with psutil (a tree
-  of worker processes shares the machine's memory).
+  command and all its live descendants, read from ``/proc/PID/smaps_rollup`` every
+  ``poll`` seconds (a tree of worker processes shares the machine's memory).
 
 Also: the machine description (CPU model, cores, memory from ``/proc``) and the versions the
 results tables print.
@@ -64,11 +64,21 @@ class Measurement:
 
 
 def _memory(process) -> int:
-    """PSS of one process (RSS where PSS cannot be read)."""
+    """PSS of one process (RSS where PSS cannot be read).
+
+    Read from ``/proc/PID/smaps_rollup``, which the kernel sums up: psutil's
+    ``memory_full_info`` parses the whole ``smaps`` in Python, about 40 ms per sample of a
+    1 GB process, so polling a tree of three processes every 50 ms kept a core busy and
+    slowed the measured command by 15-25 % (the results before 2026-11-26 suffer from it).
+    """
     try:
-        return process.memory_full_info().pss
-    except (AttributeError, OSError):
-        return process.memory_info().rss
+        with open(f"/proc/{process.pid}/smaps_rollup", "rb") as rollup:
+            for line in rollup:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return process.memory_info().rss
 
 
 def _tree_rss(proc) -> int:
@@ -89,7 +99,7 @@ def _tree_rss(proc) -> int:
 
 
 def run_measured(cmd: Sequence[str], log: str | os.PathLike[str], *,
-                 cwd: str | os.PathLike[str] | None = None, poll: float = 0.05,
+                 cwd: str | os.PathLike[str] | None = None, poll: float = 0.5,
                  env: dict[str, str] | None = None) -> Measurement:
     """Run `cmd` to completion in a new process; measure its wall time and peak memory.
 
@@ -102,7 +112,9 @@ def run_measured(cmd: Sequence[str], log: str | os.PathLike[str], *,
     cwd : str or os.PathLike, optional
         Its working directory.
     poll : float
-        Seconds between two memory samples of the process tree.
+        Seconds between two memory samples of the process tree. A sample costs the kernel
+        about 20 ms per GB-sized process (it walks the page tables), taken from the
+        measured command's cores: more often than this slows the command measurably.
     env : dict, optional
         Its environment (default: this process's).
 
@@ -123,9 +135,13 @@ def run_measured(cmd: Sequence[str], log: str | os.PathLike[str], *,
                                  env=env)
         proc = psutil.Process(child.pid)
         sampled = 0
-        while child.poll() is None:
+        while True:
             sampled = max(sampled, _tree_rss(proc))
-            time.sleep(poll)
+            try:
+                child.wait(timeout=poll)  # returns as soon as the command exits
+                break
+            except subprocess.TimeoutExpired:
+                continue
         seconds = time.perf_counter() - start
     try:
         maxrss = int(usage_file.read_text()) * 1024  # KiB on Linux

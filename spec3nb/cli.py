@@ -207,6 +207,10 @@ def _run_parser() -> argparse.ArgumentParser:
                         help="processes writing the products (default: one per CPU; "
                              "writing is Python-bound, so processes, not threads, share "
                              "it out; 1 writes in this process)")
+    parser.add_argument("--batch", type=int, default=None, metavar="N",
+                        help="with more than N sources (NIRSpec MOS, FS), compute and write "
+                             "them N at a time, writing each batch while the next computes "
+                             "(default 8; 0 keeps every product in memory to the end)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return parser
 
@@ -254,6 +258,20 @@ def _progress(session: object, start: float):
     return show
 
 
+def _batch_progress(session: object, start: float):
+    import time
+
+    names = session.step_names
+    steps = ", ".join(names[names.index("exp_to_source") + 1:])
+
+    def show(done) -> None:
+        failed = sum(len(f) for f in done.failed.values())
+        print(f"[{time.perf_counter() - start:7.2f} s] sources {done.first}-{done.last} of "
+              f"{done.total}: {steps} done{f' ({failed} failed)' if failed else ''}",
+              flush=True)
+    return show
+
+
 def cmd_run(argv: Sequence[str]) -> int:
     """Run ``spec3nb run``: the whole pipeline, products written with jwst's names.
 
@@ -282,21 +300,31 @@ def cmd_run(argv: Sequence[str]) -> int:
         print(f"{session.mode.label}: {len(session.inputs.science)} exposures; steps: "
               f"{', '.join(session.step_names)}", flush=True)
         session.graph.log.subscribe(_progress(session, time.perf_counter()))
-    failed = False
+    from spec3nb import stream
+
+    batch = stream.DEFAULT_BATCH if args.batch is None else args.batch
     try:
-        session.run()
+        if stream.can_stream(session, batch):
+            report = stream.run_streamed(session, args.output_dir, batch=batch,
+                                         overwrite=args.overwrite, writers=args.writers,
+                                         progress=None if args.quiet else _batch_progress(
+                                             session, time.perf_counter()))
+            paths, errors = report.paths, report.errors
+        else:
+            session.run()
+            paths = session.save(args.output_dir, overwrite=args.overwrite,
+                                 processes=args.writers)
+            errors = session.errors
     except GraphError as exc:
         print(f"spec3nb: error: {exc}", file=sys.stderr)
-        failed = True
-    for step, sources in session.errors.items():
+        return EXIT_INTERNAL
+    for step, sources in errors.items():
         for key, message in sources.items():
             print(f"spec3nb: error: {step} failed on source {key or 'all'}: {message}",
                   file=sys.stderr)
-        failed = True
-    for path in session.save(args.output_dir, overwrite=args.overwrite,
-                             processes=args.writers):
+    for path in paths:
         print(path)
-    return EXIT_INTERNAL if failed else EXIT_OK
+    return EXIT_INTERNAL if errors else EXIT_OK
 
 
 def cmd_demo(argv: Sequence[str]) -> int:

@@ -208,8 +208,16 @@ def local_cluster(n_workers: int, **options: Any) -> Any:
 
     settings = {"n_workers": n_workers, "threads_per_worker": 1, "processes": True,
                 "dashboard_address": None, **options}
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-        return LocalCluster(**settings)
+    # A nanny started earlier in this process (any plain LocalCluster) leaves the variable
+    # in os.environ, where new workers would inherit it: it is hidden while they start.
+    inherited = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_":
+                              None}):
+            return LocalCluster(**settings)
+    finally:
+        if inherited is not None:
+            os.environ["MALLOC_TRIM_THRESHOLD_"] = inherited
 
 
 def _shared(item: Any) -> list[Any]:
@@ -374,20 +382,62 @@ def fork_map(fn: Callable[[Any], Any], items: Sequence[Any], processes: int | No
     list
         The results, in item order; the first exception of a child is raised here.
     """
-    global _FORK_JOBS
-    processes = min(processes or os.cpu_count() or 1, len(items))
-    if processes < 2 or not fork_safe():
-        return [fn(item) for item in items]
-    with _FORK_LOCK:
-        _FORK_JOBS = (fn, items)
-        # Objects made so far move to a permanent generation: the children's garbage
-        # collections then leave them alone instead of writing to (and so copying) every
-        # page that holds one, which would add the parent's heap to each child's memory.
-        gc.freeze()
-        try:
-            context = multiprocessing.get_context("fork")
-            with context.Pool(processes) as pool:
-                return pool.map(_fork_job, range(len(items)), chunksize=1)
-        finally:
-            gc.unfreeze()
-            _FORK_JOBS = None
+    return ForkedJobs(fn, items, processes).join()
+
+
+class ForkedJobs:
+    """:func:`fork_map` started in the background: this process goes on meanwhile.
+
+    The children are forked at once, so they see `items` as they are now; :meth:`join`
+    waits for them and returns the results. While the jobs run this process has the
+    pool's helper threads, so no other fork can start (:func:`fork_safe`) before `join`.
+
+    Parameters
+    ----------
+    fn : callable
+        Applied to each item (in a child process).
+    items : Sequence
+        The items.
+    processes : int, optional
+        Worker processes (default: the number of CPUs). With one process, one item, or
+        where forking is unsafe, the jobs run here, before the constructor returns.
+    """
+
+    def __init__(self, fn: Callable[[Any], Any], items: Sequence[Any],
+                 processes: int | None = None) -> None:
+        global _FORK_JOBS
+        self._results: list[Any] | None = None
+        self._pool: Any = None
+        self._pending: Any = None
+        processes = min(processes or os.cpu_count() or 1, len(items))
+        if processes < 2 or not fork_safe():
+            self._results = [fn(item) for item in items]
+            return
+        with _FORK_LOCK:
+            _FORK_JOBS = (fn, items)
+            # Objects made so far move to a permanent generation: the children's garbage
+            # collections then leave them alone instead of writing to (and so copying)
+            # every page that holds one, which would add the parent's heap to each child.
+            # The children keep that state; this process thaws at once (unless its
+            # caller froze objects before: unfreezing cannot tell them apart).
+            frozen_before = gc.get_freeze_count()
+            gc.freeze()
+            try:
+                self._pool = multiprocessing.get_context("fork").Pool(processes)
+            finally:
+                if not frozen_before:
+                    gc.unfreeze()
+                _FORK_JOBS = None
+        self._pending = self._pool.map_async(_fork_job, range(len(items)), chunksize=1)
+
+    def join(self) -> list[Any]:
+        """Wait for the jobs; return their results in item order (or raise the first
+        exception of a child)."""
+        if self._results is None:
+            try:
+                self._results = self._pending.get()
+            finally:  # every job is done, or one failed: stop the children either way
+                self._pool.terminate()
+                self._pool.join()
+                self._pool = self._pending = None
+        return self._results

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -159,6 +159,33 @@ def _output_stems(result: StepResult, stems: Sequence[str], stem: str) -> tuple[
 
 
 NIRSPEC_GRATINGS = frozenset({"g140m", "g235m", "g395m", "g140h", "g235h", "g395h", "prism"})
+
+
+def first_failures(outputs: Iterable[tuple[str, Any]]) -> dict[str, dict[str, str]]:
+    """Per step, the sources that failed there and why, from ``(step, output)`` pairs in
+    pipeline order: a source is listed under the first step where it failed only (a
+    failed source is not processed further, so later steps repeat its error).
+
+    Parameters
+    ----------
+    outputs : Iterable[tuple[str, Any]]
+        Step name and output; outputs that are not a :class:`SourceSet` are ignored.
+
+    Returns
+    -------
+    dict[str, dict[str, str]]
+        ``{step: {source key: message}}``, only steps with new failures.
+    """
+    found: dict[str, dict[str, str]] = {}
+    seen: set[str] = set()
+    for step, output in outputs:
+        if not isinstance(output, SourceSet):
+            continue
+        new = {k: v for k, v in output.errors.items() if k not in seen}
+        if new:
+            found[step] = new
+            seen.update(new)
+    return found
 
 
 def outputs_with_stems(data: SourceData) -> list[tuple[str, StepOutput]]:

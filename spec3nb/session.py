@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from spec3nb import modes, naming, pipeline
-from spec3nb.datamodels.io import write_product
+from spec3nb.datamodels.io import write_job
 from spec3nb.datamodels.products import Product
 from spec3nb.datamodels.references import load_reference
 from spec3nb.errors import ModeError, OutputError
@@ -211,42 +211,51 @@ class Spec3Session:
     def errors(self) -> dict[str, dict[str, str]]:
         """Per step, the sources that failed there and why (each source under the step
         where it failed; a failed source is not processed further)."""
-        found: dict[str, dict[str, str]] = {}
-        seen: set[str] = set()
-        for node in self.nodes:
-            output = node.output
-            if not isinstance(output, pipeline.SourceSet):
-                continue
-            new = {k: v for k, v in output.errors.items() if k not in seen}
-            if new:
-                found[node.name] = new
-                seen.update(new)
-        return found
+        return pipeline.first_failures((n.name, n.output) for n in self.nodes)
 
     @property
     def products(self) -> dict[str, Product]:
         """The products calwebb_spec3 would save, by file name (after :meth:`run`)."""
+        if self.mode.kind == "wfss":
+            return self._wfss_products()
+        return self.products_of({n.name: n.output for n in self.nodes},
+                                done={n.name for n in self.nodes if n.status == "done"})
+
+    def products_of(self, outputs: Mapping[str, Any], done: set[str]) -> dict[str, Product]:
+        """The products to save from the given step outputs (not for WFSS, which packs
+        all sources into one file).
+
+        Parameters
+        ----------
+        outputs : Mapping[str, Any]
+            Step name -> its output (a :class:`~spec3nb.pipeline.SourceSet` of some or all
+            sources; other values are ignored).
+        done : set[str]
+            The steps that completed (not skipped, not failed as a whole).
+
+        Returns
+        -------
+        dict[str, Product]
+            File name -> product.
+        """
         found: dict[str, Product] = {}
         names: list[str] = []
         asn_id = self.inputs.association.asn_id
-        if self.mode.kind == "wfss":
-            return self._wfss_products()
-        for node in self.nodes:
-            if node.name not in SAVED_STEPS or not isinstance(node.output, pipeline.SourceSet):
+        for step in self.step_names:
+            output = outputs.get(step)
+            if step not in SAVED_STEPS or not isinstance(output, pipeline.SourceSet):
                 continue
-            if node.name == "extract_1d" and "photom" in self.step_names and \
-                    self["photom"].status == "done":
-                continue  # the calibrated x1d (photom's) replaces the extracted one
-            if node.name == "extract_1d" and "spectral_leak" in self.step_names and \
-                    self["spectral_leak"].status == "done":
-                continue  # spectral_leak's x1d (3A corrected) replace the extracted ones
-            for data in node.output.values():
-                for name, output in pipeline.outputs_with_stems(data):
-                    if output.suffix == "crf" and asn_id and not name.startswith(data.stem):
+            if step == "extract_1d" and ({"photom", "spectral_leak"} & done):
+                # The calibrated x1d (photom's) or the 3A-corrected ones (spectral_leak's)
+                # replace the extracted ones.
+                continue
+            for data in output.values():
+                for name, saved in pipeline.outputs_with_stems(data):
+                    if saved.suffix == "crf" and asn_id and not name.startswith(data.stem):
                         # Exposure-based crf files carry the association id, as in jwst.
                         name = f"{name[: -len('_crf.fits')]}_{asn_id}_crf.fits"
                     names.append(naming.check_file_name(name))
-                    found[name] = output.product
+                    found[name] = saved.product
         naming.unique_names(names)
         return found
 
@@ -300,7 +309,7 @@ class Spec3Session:
                 raise OutputError(f"{outdir / name}: exists already (use overwrite)")
         jobs = [(p, outdir / n, overwrite) for n, p in products.items()]
         outdir.mkdir(parents=True, exist_ok=True)  # once, not raced by the writers
-        return fork_map(_write_job, jobs, processes)
+        return fork_map(write_job, jobs, processes)
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per step: status, seconds, message."""
@@ -340,12 +349,6 @@ class Spec3Session:
     def __repr__(self) -> str:
         steps = ", ".join(f"{n.name}: {n.status}" for n in self.nodes)
         return f"<Spec3Session {self.mode.label}, {len(self.inputs.science)} exposures: {steps}>"
-
-
-def _write_job(job: tuple[Product, Path, bool]) -> Path:
-    """Write one product (a :func:`~spec3nb.parallel.fork_map` job)."""
-    product, path, overwrite = job
-    return write_product(product, path, overwrite=overwrite)
 
 
 def _stage_for(name: str, slitless: bool):

@@ -100,13 +100,24 @@ def client():
     from dask.distributed import Client
 
     with local_cluster(2) as cluster, Client(cluster) as connected:
+        connected.wait_for_workers(2, timeout=120)  # both started, on a loaded machine too
         yield connected
 
 
-def test_local_cluster_workers_keep_adaptive_malloc(client) -> None:
+def test_local_cluster_workers_keep_adaptive_malloc(client, monkeypatch) -> None:
     found = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
     assert len(found) == 2
     assert set(found.values()) == {None}
+    # dask's nanny leaves the variable in this process's environment: a later cluster's
+    # workers must not inherit it.
+    from dask.distributed import Client
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    with local_cluster(1) as cluster, Client(cluster) as other:
+        other.wait_for_workers(1, timeout=120)
+        assert set(other.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) \
+            == {None}
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"
 
 
 def test_dask_executor_keeps_results_on_the_workers(client) -> None:

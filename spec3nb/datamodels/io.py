@@ -309,3 +309,10 @@ def write_product(
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     return path
+
+
+def write_job(job: tuple[Product, Path, bool]) -> Path:
+    """:func:`write_product` of one ``(product, path, overwrite)`` job (what the forked
+    writers of :func:`spec3nb.parallel.fork_map` run)."""
+    product, path, overwrite = job
+    return write_product(product, path, overwrite=overwrite)
