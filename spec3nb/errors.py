@@ -7,6 +7,8 @@ failed.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class Spec3Error(Exception):
     """Base class of every error spec3nb raises on purpose."""
@@ -22,6 +24,9 @@ class InputFileError(Spec3Error):
         where = f"{self.path} [{extension}]" if extension else self.path
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled by the arguments (forked readers)
+        return type(self), (self.path, self.problem, self.extension)
+
 
 class AssociationError(Spec3Error):
     """A Level-3 association is malformed or points where it may not."""
@@ -30,6 +35,9 @@ class AssociationError(Spec3Error):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"association {self.path}: {problem}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.path, self.problem)
 
 
 class ModeError(Spec3Error):
@@ -44,6 +52,9 @@ class ParameterError(Spec3Error):
         self.name = name
         self.problem = problem
         super().__init__(f"{step}: parameter '{name}': {problem}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.step, self.name, self.problem)
 
 
 class OutputError(Spec3Error):

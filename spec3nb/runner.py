@@ -15,10 +15,11 @@ from typing import Any
 
 from spec3nb import naming
 from spec3nb.asn import Association, association_from_files, read_association
-from spec3nb.datamodels.io import read_product, write_product
+from spec3nb.datamodels.io import prepare_reading, read_product, write_product
 from spec3nb.datamodels.products import Product
 from spec3nb.datamodels.references import load_reference
 from spec3nb.errors import OutputError
+from spec3nb.parallel import fork_map
 from spec3nb.steps import get_step
 from spec3nb.steps.spec import StepOutput, StepResult, StepSpec
 
@@ -71,11 +72,10 @@ def load_inputs(paths: Sequence[str | os.PathLike[str]], *, allow_outside: bool 
     else:
         asn = association_from_files(paths)
     table_name = asn.table_name
+    members = [m for m in asn.members if m.exptype in ("science", "background")]
     products = []
-    for member in asn.members:
-        if member.exptype not in ("science", "background"):
-            continue
-        product = read_product(member.path)
+    for member, product in zip(members, read_products([m.path for m in members]),
+                               strict=True):
         changes: dict[str, Any] = {"asn.exptype": member.exptype}
         if table_name:
             changes["asn.table_name"] = table_name
@@ -83,6 +83,40 @@ def load_inputs(paths: Sequence[str | os.PathLike[str]], *, allow_outside: bool 
             changes["asn.pool_name"] = asn.asn_pool
         products.append(product.evolve(meta=changes))
     return Inputs(asn, tuple(products))
+
+
+def read_products(paths: Sequence[Path], processes: int | None = None) -> list[Product]:
+    """Read product files, several at once in forked processes where that is safe.
+
+    Reading is Python-bound (ASDF parsing and validation, building each slit's WCS), so
+    threads would not help; a forked reader sends its product back pickled, which costs
+    about a tenth of reading it. Where forking is unsafe (other threads running, as in a
+    notebook) the files are read here one after the other.
+
+    Parameters
+    ----------
+    paths : Sequence[Path]
+        The files.
+    processes : int, optional
+        Reader processes (default: one per file, at most twice the CPUs).
+
+    Returns
+    -------
+    list[Product]
+        The products, in the order of `paths`.
+
+    Raises
+    ------
+    InputFileError
+        A file that cannot be read (the first one a reader came upon).
+    """
+    if len(paths) > 1:
+        prepare_reading()  # imported once here, not once per reader
+    if processes is None:
+        # One reader per file up to twice the CPUs: with 3 files on 2 cores, 3 readers
+        # share the cores to the end, where 2 would leave one core idle for a whole file.
+        processes = min(len(paths), 2 * (os.cpu_count() or 1))
+    return fork_map(read_product, list(paths), processes)
 
 
 def output_names(result: StepResult, inputs: Inputs) -> list[str]:

@@ -127,3 +127,62 @@ def test_user_background_file_is_read_by_the_runner(tmp_path: Path) -> None:
     product = read_product(written[0])
     assert product.get("background.master_background_file") == user.name
     assert product.get("cal_step.master_background") == "COMPLETE"
+
+
+READERS = """
+import json, os, sys
+import numpy as np
+from spec3nb.parallel import fork_safe
+from spec3nb.runner import read_products
+from spec3nb.errors import InputFileError
+
+paths = sys.argv[1:]
+forked = read_products(paths)  # one forked reader per file
+serial = read_products(paths, processes=1)
+same = all(
+    a.model_type == b.model_type and a.meta == b.meta and len(a.parts) == len(b.parts)
+    and all(np.array_equal(pa.arrays[k], pb.arrays[k], equal_nan=True)
+            and str(pa.wcs) == str(pb.wcs) for pa, pb in zip(a.parts, b.parts)
+            for k in pa.arrays)
+    for a, b in zip(forked, serial))
+bad = paths[0] + ".broken"
+open(bad, "wb").write(open(paths[0], "rb").read()[:5000])
+try:
+    read_products([paths[1], bad])
+except InputFileError as exc:
+    error = [type(exc).__name__, exc.path, str(exc)]
+print(json.dumps({"safe": fork_safe(), "same": same, "n": len(forked), "error": error}))
+"""
+
+
+def test_read_products_in_forked_readers(fs_dataset: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    paths = [str(tmp_path / p.name) for p in sorted(fs_dataset.parent.glob("*_cal.fits"))]
+    for path, original in zip(paths, sorted(fs_dataset.parent.glob("*_cal.fits")),
+                              strict=True):
+        Path(path).write_bytes(original.read_bytes())
+    # A fresh interpreter: single-threaded, so the readers are forked.
+    out = subprocess.run([sys.executable, "-c", READERS, *paths], check=True,
+                         capture_output=True, text=True).stdout
+    found = json.loads(out)
+    assert found["safe"] and found["n"] == len(paths) >= 2
+    assert found["same"]  # the pickled products equal those read here
+    # The reader's error crosses back whole: its class, the file, the message.
+    assert found["error"][0] == "InputFileError"
+    assert found["error"][1].endswith(".broken") and "truncated" in found["error"][2]
+
+
+def test_errors_pickle_with_their_fields() -> None:
+    import pickle
+
+    from spec3nb.errors import InputFileError
+
+    error = pickle.loads(pickle.dumps(InputFileError("/x/a.fits", "truncated", "SCI")))
+    assert (error.path, error.problem, error.extension) == ("/x/a.fits", "truncated", "SCI")
+    assert str(error) == "/x/a.fits [SCI]: truncated"
+    parameter = pickle.loads(pickle.dumps(ParameterError("extract_1d", "width", "bad")))
+    assert str(parameter) == "extract_1d: parameter 'width': bad"
+    association = pickle.loads(pickle.dumps(AssociationError("/x/asn.json", "empty")))
+    assert association.problem == "empty"

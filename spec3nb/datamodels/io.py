@@ -41,6 +41,15 @@ def _datamodels():
     return datamodels
 
 
+def prepare_reading() -> None:
+    """Import stdatamodels and load asdf's extensions now (about a second, paid once per
+    process: forked readers started afterwards inherit them)."""
+    import asdf
+
+    _datamodels()
+    asdf.get_config().extensions  # noqa: B018 - loading the entry points is the point
+
+
 def _is_array(value: Any) -> bool:
     return hasattr(value, "shape") and hasattr(value, "dtype")
 

@@ -90,11 +90,16 @@ def nan_median_filter(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         pad = [(k // 2, k // 2) for k in shape]
         windows = np.lib.stride_tricks.sliding_window_view(np.pad(image, pad), shape)
         step = max(1, _BLOCK // (shape[0] * shape[1]))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN
-            for i in range(0, rows.size, step):
-                r, c = rows[i:i + step], cols[i:i + step]
-                out[r, c] = np.nanmedian(windows[r, c], axis=(-2, -1))
+        for i in range(0, rows.size, step):
+            r, c = rows[i:i + step], cols[i:i + step]
+            block = windows[r, c]
+            # All-NaN windows are NaN without asking nanmedian, whose warning about them
+            # could not be silenced here: this runs in threads, and catch_warnings is not
+            # thread-safe.
+            some = ~np.isnan(block).all(axis=(-2, -1))
+            values = np.full(r.size, np.nan, dtype=out.dtype)
+            values[some] = np.nanmedian(block[some], axis=(-2, -1))
+            out[r, c] = values
     return out
 
 
@@ -123,8 +128,8 @@ def detector_outliers(exposures: Sequence[Product], axis: int, shape: tuple[int,
         diff = neighbour_difference(product.part.data, product.part.dq, axis)
         minarr = diff if minarr is None else np.fmin(minarr, diff)
     minarr = minarr.astype(np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    # errstate, unlike catch_warnings, is per thread (detectors run side by side).
+    with np.errstate(divide="ignore", invalid="ignore"):
         norm = nan_median_filter(minarr, shape)
         floor = np.nanmedian(minarr) / 3
         norm[norm < floor] = floor
