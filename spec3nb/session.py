@@ -82,9 +82,11 @@ class Spec3Session:
 
     @classmethod
     def from_asn(cls, path: str | os.PathLike[str], *, allow_outside: bool = False,
-                 **options: Any) -> Spec3Session:
-        """Open a Level-3 association (``*_asn.json``)."""
-        return cls(load_inputs([path], allow_outside=allow_outside), **options)
+                 readers: int = 1, **options: Any) -> Spec3Session:
+        """Open a Level-3 association (``*_asn.json``); `readers` forked processes read its
+        members (see :func:`spec3nb.runner.load_inputs`)."""
+        return cls(load_inputs([path], allow_outside=allow_outside, readers=readers),
+                   **options)
 
     @classmethod
     def from_files(cls, paths: Sequence[str | os.PathLike[str]], **options: Any

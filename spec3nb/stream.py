@@ -12,7 +12,6 @@ and the writing overlaps the computing.
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -140,11 +139,6 @@ def run_streamed(session: Any, outdir: str | os.PathLike[str], *, batch: int = D
     report = StreamReport()
     writing: ForkedJobs | None = None
     position = 0
-    # The inputs and the sources live through the whole run: in the permanent generation
-    # the garbage collector stops traversing them (a full collection over hundreds of
-    # sources' metadata otherwise costs more and more as the run goes on).
-    frozen_before = gc.get_freeze_count()
-    gc.freeze()
     try:
         for part in _batches(sources, batch):
             outputs = _compute_batch(session, steps, part)
@@ -167,7 +161,5 @@ def run_streamed(session: Any, outdir: str | os.PathLike[str], *, batch: int = D
     finally:
         if writing is not None:
             report.paths.extend(writing.join())
-        if not frozen_before:
-            gc.unfreeze()
     return report
 

@@ -37,7 +37,8 @@ def _same_files(one: Path, two: Path) -> list[str]:
 def test_batches_give_the_graphs_products(mos: Path, tmp_path: Path) -> None:
     # Fresh processes, so that the writers fork and write while the next batch computes.
     for folder, options in (("whole", ["--batch", "0", "--writers", "1"]),
-                            ("batched", ["--batch", "2", "--writers", "2"])):
+                            ("batched", ["--batch", "2", "--writers", "2",
+                                         "--readers", "3"])):
         subprocess.run([sys.executable, "-m", "spec3nb", "run", str(mos), "-o",
                         str(tmp_path / folder), *options], check=True, capture_output=True)
     names = _same_files(tmp_path / "whole", tmp_path / "batched")
