@@ -265,8 +265,9 @@ def _progress(session: object, start: float):
 def _batch_progress(session: object, start: float):
     import time
 
-    names = session.step_names
-    steps = ", ".join(names[names.index("exp_to_source") + 1:])
+    from spec3nb.stream import later_steps
+
+    steps = ", ".join(later_steps(session))
 
     def show(done) -> None:
         failed = sum(len(f) for f in done.failed.values())

@@ -76,6 +76,12 @@ def can_stream(session: Any, batch: int) -> bool:
     return len(session["exp_to_source"].output) > batch
 
 
+def later_steps(session: Any) -> list[str]:
+    """The steps a batch goes through: those after exp_to_source, in order."""
+    names = session.step_names
+    return list(names[names.index("exp_to_source") + 1:])
+
+
 def _batches(sources: pipeline.SourceSet, batch: int) -> Iterator[pipeline.SourceSet]:
     keys = list(sources)
     for start in range(0, len(keys), batch):
@@ -134,7 +140,7 @@ def run_streamed(session: Any, outdir: str | os.PathLike[str], *, batch: int = D
     session.graph.run(["exp_to_source"])
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)  # once, not raced by the writers
-    steps = list(session.step_names[session.step_names.index("exp_to_source") + 1:])
+    steps = later_steps(session)
     sources = session["exp_to_source"].output
     report = StreamReport()
     writing: ForkedJobs | None = None
