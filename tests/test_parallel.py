@@ -20,6 +20,7 @@ from spec3nb.parallel import (
     encode_result,
     fork_map,
     local_cluster,
+    release_free_heap,
 )
 from spec3nb.session import Spec3Session
 from spec3nb.simulate import simulate_to
@@ -90,6 +91,26 @@ def test_fork_map_computes_in_other_processes() -> None:
     pids = fork_map(lambda _: os.getpid(), range(4), processes=2)
     assert len(pids) == 4
     assert fork_map(_square, [1, 2, 3], processes=2) == [1, 4, 9]
+
+
+def _resident_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_release_free_heap_gives_freed_pages_back() -> None:
+    # 64 KiB blocks (malloc's heap, below its mmap threshold) between small pins (also
+    # malloc's: over pymalloc's 512 bytes), so that freeing the blocks leaves holes that
+    # free() itself cannot return.
+    blocks, pins = [], []
+    for _ in range(3000):
+        blocks.append(bytes(64 * 1024))
+        pins.append(bytes(600))
+    del blocks
+    before = _resident_mib()
+    assert release_free_heap() is True
+    assert before - _resident_mib() > 100  # of about 190 MiB of holes
+    assert len(pins) == 3000
 
 
 # ----------------------------------------------------------------- Dask
