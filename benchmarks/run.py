@@ -7,7 +7,7 @@ Runs, in this order, each in its own subprocess so that one does not warm anothe
 3. ``bench_incremental.py`` (parameter change -> updated product, against a jwst re-run,
    reusing jwst's times from 2.);
 4. ``bench_mos_scale.py`` (NIRSpec MOS with 10 and 100 sources in every configuration;
-   600 sources with the whole ``spec3nb run`` and a 2-worker Dask cluster).
+   600 sources in every configuration but the in-process write).
 
 Each writes JSON into ``--results`` (default ``benchmarks/results/``; the cProfile files go
 to the scratch folder, ``--workdir``); the Markdown is then
@@ -88,10 +88,11 @@ def commands(results: Path, work: Path, quick: bool) -> dict[str, list[str]]:
                 "--nsources", "10", "100", "--workers", "1", "2", "4",
                 "--workdir", str(work / "mos_scale"), "--json",
                 str(results / "mos_scale_10_100.json")],
-        # 600 sources: the whole `spec3nb run` only (each in-process configuration would
-        # add 10-20 minutes on 2 cores; bench_mos_scale.py --nsources 600 runs them all).
+        # 600 sources: every configuration but the in-process write, which the whole
+        # `spec3nb run` covers (it would add 7 minutes on 2 cores; the rest take about 25).
         "mos 600": [*py, str(BENCH / "bench_mos_scale.py"), "--size", "full",
-                    "--nsources", "600", "--parts", "cli",
+                    "--nsources", "600", "--workers", "1", "2", "4",
+                    "--parts", "cli", "serial", "threads", "dask",
                     "--no-jwst", "--workdir", str(work / "mos_scale"), "--json",
                     str(results / "mos_scale_600.json")],
     }

@@ -214,7 +214,7 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch", type=int, default=None, metavar="N",
                         help="with more than N sources (NIRSpec MOS, FS), compute and write "
                              "them N at a time, writing each batch while the next computes "
-                             "(default 8; 0 keeps every product in memory to the end)")
+                             "(default 4; 0 keeps every product in memory to the end)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return parser
 
