@@ -14,6 +14,8 @@ import type { Locator, Page } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { reportBrowserErrors, watchErrors } from './browser-errors';
+
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { ARTIFACTS, FIXTURES, REPO } = require('../paths');
 
@@ -24,16 +26,7 @@ const WIDTHS = ['4', '5', '6', '7', '8'];
 
 test.use({ autoGoto: true, serverFiles: 'off' });
 
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', message => {
-    if (message.type() === 'error') {
-      errors.push(`console: ${message.text()}`);
-    }
-  });
-  page.on('pageerror', error => errors.push(`pageerror: ${error.message}`));
-  return errors;
-}
+test.afterEach(async ({ page }, testInfo) => reportBrowserErrors(page, testInfo));
 
 /** Wait until the server has exactly one session for `notebookPath` whose kernel has been
  * idle for `quiet` ms (a fresh server sometimes starts a second kernel and drops one). */

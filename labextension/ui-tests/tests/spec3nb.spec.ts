@@ -7,6 +7,8 @@ import type { Page } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { reportBrowserErrors, watchErrors } from './browser-errors';
+
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { ARTIFACTS, FIXTURES, MAGICS } = require('../paths');
 
@@ -15,17 +17,7 @@ const ASN_NOTEBOOK = 'jw01234-o001_spec3_00001.ipynb';
 
 test.use({ autoGoto: true, serverFiles: 'off' });
 
-/** Console errors and uncaught page errors, collected from the first moment of each test. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', message => {
-    if (message.type() === 'error') {
-      errors.push(`console: ${message.text()}`);
-    }
-  });
-  page.on('pageerror', error => errors.push(`pageerror: ${error.message}`));
-  return errors;
-}
+test.afterEach(async ({ page }, testInfo) => reportBrowserErrors(page, testInfo));
 
 async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
