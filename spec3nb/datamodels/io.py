@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
+from spec3nb.datamodels.blend import HDRTAB, table_schema
 from spec3nb.datamodels.fits_check import IndexedHDUList, open_checked
 from spec3nb.datamodels.meta import thaw
 from spec3nb.datamodels.products import (
@@ -189,6 +190,7 @@ def to_datamodel(product: Product) -> Any:
     else:
         part = product.part
         tree = _level_tree(part)
+        header_table = tree.pop(HDRTAB, None)
         meta.update(thaw(part.meta))
         if part.wcs is not None:
             meta["wcs"] = part.wcs
@@ -200,6 +202,10 @@ def to_datamodel(product: Product) -> Any:
         nodes = getattr(model, list_key) if list_key else [model]
         for node, part in zip(nodes, product.parts, strict=True):
             _set_table_units(node, part)
+        if not list_key and header_table is not None:
+            # No model schema has the table: jwst adds the entry to the model it writes.
+            model.add_schema_entry(HDRTAB, table_schema(header_table))
+            setattr(model, HDRTAB, header_table)
     return model
 
 

@@ -28,6 +28,7 @@ from gwcs import utils as gwutils
 from gwcs import wcs as gwcs_wcs
 
 from spec3nb.datamodels import meta as metatools
+from spec3nb.datamodels.blend import HDRTAB, blend
 from spec3nb.datamodels.dq import DO_NOT_USE
 from spec3nb.datamodels.products import Part, Product
 from spec3nb.datamodels.ref_cubepar import CubePars
@@ -403,45 +404,15 @@ def cube_wcs(info: Mapping[str, Any], grid: CubeGrid) -> gwcs_wcs.WCS:
     return wcs
 
 
-#: jwst's blend rules (``blend_rule`` of the IFUCubeModel schema) for a cube made of several
-#: exposures; every other keyword is the first exposure's. ``multi``: the common value, or
-#: ``MULTIPLE`` when the exposures differ (a multi-band MIRI cube has BAND = MULTIPLE).
-_BLEND_RULES: dict[str, tuple[str, ...]] = {
-    "multi": ("instrument.detector", "instrument.module", "instrument.filter",
-              "instrument.grating", "instrument.band"),
-    "min": ("observation.date", "observation.time", "observation.date_beg",
-            "exposure.start_time", "exposure.start_time_mjd", "exposure.start_time_tdb",
-            "exposure.integration_start"),
-    "max": ("observation.date_end", "exposure.end_time", "exposure.end_time_mjd",
-            "exposure.end_time_tdb", "exposure.integration_end",
-            "instrument.filter_wheel_offset", "instrument.pupil_wheel_offset"),
-    "mean": ("exposure.mid_time", "exposure.mid_time_mjd", "exposure.mid_time_tdb"),
-    "sum": ("exposure.exposure_time", "exposure.effective_exposure_time",
-            "exposure.measurement_time", "exposure.duration", "exposure.elapsed_exposure_time"),
-    "wheeltol": ("instrument.filter_wheel_tolerance", "instrument.pupil_wheel_tolerance"),
-}
-_BLEND_FUNCTIONS = {
-    "multi": lambda v: v[0] if len(set(v)) == 1 else "MULTIPLE",
-    "min": min, "max": max, "sum": lambda v: np.sum(v).item(),
-    "mean": lambda v: np.mean(v).item(),
-    "wheeltol": lambda v: "outside calibration tolerance" if "outside calibration tolerance"
-    in v else "within commanded tolerance",
-}
-
-
-def _blend(first: Product, used: Sequence[Product]) -> dict[str, Any]:
-    """Keywords combined over the cube's exposures with jwst's blend rules."""
-    changes: dict[str, Any] = {}
-    for rule, paths in _BLEND_RULES.items():
-        for path in paths:
-            found = [p.get(path) for p in used if p.get(path) is not None]
-            if found:
-                changes[path] = _BLEND_FUNCTIONS[rule](found)
+def _blend(first: Product, used: Sequence[Product]) -> tuple[dict[str, Any], np.ndarray]:
+    """Keywords combined over the cube's exposures with jwst's blend rules (every other
+    keyword is the first exposure's) and their HDRTAB table."""
+    changes, table = blend([p.meta for p in used], first.model_type, ignore=("filename",))
     mt = first.get("wcsinfo.mt_avra"), first.get("wcsinfo.mt_avdec")
-    if mt[0] is not None:
+    if mt[0] is not None:  # a moving target: the cube is centred on its mean position
         changes.update({"wcsinfo.mt_ra": mt[0], "wcsinfo.mt_dec": mt[1],
                         "target.ra": mt[0], "target.dec": mt[1]})
-    return changes
+    return changes, table
 
 
 def _cube_product(first: Product, used: Sequence[Product], setup: CubeSetup, grid: CubeGrid,
@@ -452,7 +423,9 @@ def _cube_product(first: Product, used: Sequence[Product], setup: CubeSetup, gri
     wcsinfo.update({k: v for k, v in info.items() if v is not None})
     wcsinfo.pop("cdelt3", None) if info["cdelt3"] is None else None
     meta["wcsinfo"] = wcsinfo
-    changes = _blend(first, used) if ninputs > 1 else {}
+    changes: dict[str, Any] = {}
+    if ninputs > 1:  # jwst blends when the step was given several exposures
+        changes, arrays[HDRTAB] = _blend(first, used)
     area = grid.cdelt1 * grid.cdelt2
     drizzle = setup.interpolation == "drizzle"
     changes.update({

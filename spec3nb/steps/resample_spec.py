@@ -25,6 +25,7 @@ from astropy.coordinates import SkyCoord
 from gwcs import wcstools
 
 from spec3nb.datamodels import meta as metatools
+from spec3nb.datamodels.blend import HDRTAB, blend
 from spec3nb.datamodels.products import Part, Product
 from spec3nb.params import BOOL, CHOICE, FLOAT, INTS, PATH, STR, Param
 from spec3nb.steps.drizzle_utils import (
@@ -287,6 +288,10 @@ def _product(first: SlitExposure, arrays: dict[str, np.ndarray], wcs: Any,
     return Product("SlitModel", meta, [Part(arrays=arrays, attrs=attrs, wcs=wcs)])
 
 
+# Not blended by jwst's resampling: each input's own name and its pixel area.
+_NOT_BLENDED = ("filename", "photometry.pixelarea_steradians", "photometry.pixelarea_arcsecsq")
+
+
 # ----------------------------------------------------------------------------- step
 
 
@@ -354,8 +359,12 @@ def resample_spec(
         A user output grid ('' for the built one).
     single : bool
         Resample only the first exposure group, with drizzled errors (jwst's quirk).
-    blendheaders, in_memory : bool
-        Accepted for compatibility (no HDRTAB is made; everything is in memory).
+    blendheaders : bool
+        Blend the inputs' headers (:mod:`spec3nb.datamodels.blend`) and add their
+        ``HDRTAB`` table, as jwst does for a list or source of exposures (not for a single
+        exposure product).
+    in_memory : bool
+        Accepted for compatibility (everything is in memory).
     propagate_dq : bool
         Add a DQ array: the OR of the contributing input DQ values.
 
@@ -390,6 +399,10 @@ def resample_spec(
         "background.subtracted": None, "cal_step.resample": COMPLETE,
         "bunit_data": exposures[0].get("bunit_data"),
     })
+    if blendheaders and (is_source or len(inputs) > 1):
+        # Every exposure is a SlitModel to jwst; the resampling's own keywords win.
+        values, arrays[HDRTAB] = blend([e.meta for e in used], "SlitModel", _NOT_BLENDED)
+        changes = values | changes
     product = _product(exposures[0], arrays, wcs, changes)
     return StepResult((StepOutput(product, "s2d", origin=0 if is_source else None),))
 
@@ -414,7 +427,8 @@ SPEC = StepSpec(
               "(overrides pixel_scale_ratio)"),
         Param("output_wcs", PATH, "", "ASDF file with a custom output gwcs under 'wcs'"),
         Param("single", BOOL, False, "resample only the first exposure group, alone"),
-        Param("blendheaders", BOOL, True, "blend input headers (no HDRTAB table is made)"),
+        Param("blendheaders", BOOL, True, "blend the input headers and add their HDRTAB "
+              "table"),
         Param("in_memory", BOOL, True, "keep images in memory (always the case here)"),
         Param("propagate_dq", BOOL, False, "add a DQ array: OR of contributing input DQs"),
     ),

@@ -382,3 +382,39 @@ def _assert_parts_match(pa, pb, label, arrays, rtol, atol, dq_bits, attrs) -> No
             assert_dq_match(a, b, bits=dq_bits, name=f"{label}.{key}")
         else:
             assert_arrays_match(a, b, rtol=rtol, atol=atol, name=f"{label}.{key}")
+
+
+def _text(values: np.ndarray) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def assert_blended_like_jwst(ours: Product, theirs: Product, input_type: str) -> None:
+    """Same blended header keywords and the same ``HDRTAB`` table as jwst's product.
+
+    Every keyword with a blend rule in the `input_type` schema must agree; the tables must
+    have the same columns (jwst may add ``DATE``, the time its in-memory inputs were made)
+    and values. jwst's boolean columns come back as the FITS character codes of its round
+    trip ('F' is 70, 'T' is 84), ours as 0 and 1 (docs/deviations.md).
+    """
+    from spec3nb.datamodels.blend import HDRTAB, blend_rules
+
+    for path in blend_rules(input_type).rules:
+        mine, jwst = ours.get(path), theirs.get(path)
+        if isinstance(jwst, float):
+            assert mine is not None and np.isclose(mine, jwst, rtol=1e-12, atol=0), path
+        else:
+            assert mine == jwst, f"{path}: {mine!r} != jwst's {jwst!r}"
+    a, b = ours.part.arrays[HDRTAB], theirs.part.arrays[HDRTAB]
+    assert len(a) == len(b)
+    assert set(a.dtype.names) <= set(b.dtype.names)
+    assert set(b.dtype.names) - set(a.dtype.names) <= {"DATE"}
+    for name in a.dtype.names:
+        mine, jwst = a[name], b[name]
+        if name == "DATE":
+            continue
+        if jwst.dtype.kind in "SUO":
+            assert _text(mine) == _text(jwst), name
+        elif jwst.dtype == np.int8 and set(jwst.tolist()) <= {70, 84}:
+            assert mine.astype(bool).tolist() == (jwst == 84).tolist(), name
+        else:
+            assert np.allclose(mine, jwst, rtol=1e-12, atol=0, equal_nan=True), name

@@ -5,7 +5,8 @@ ifualign and a position angle, band / channel / multi cubes and user spaxel and 
 settings: same cube names, shapes, WCS keywords and wavelength table, WMAP equal, DQ equal,
 SCI and ERR within 1e-6 relative (drizzle: jwst clips footprints with a single-precision
 slope, spec3nb computes exact overlaps; the two agree to ~1e-7), and the same blended
-metadata (CHANNEL, BAND = MULTIPLE for a cube of several bands, exposure times).
+metadata (CHANNEL, BAND = MULTIPLE for a cube of several bands, exposure times) and the
+same HDRTAB table.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from spec3nb.simulate import simulate
 from spec3nb.simulate.ifu_miri import CUBEPAR_NAME
 from spec3nb.steps.cube_build import SPEC
 
-from .harness import assert_arrays_match, assert_dq_match, run_jwst_step
+from .harness import (
+    assert_arrays_match,
+    assert_blended_like_jwst,
+    assert_dq_match,
+    run_jwst_step,
+)
 
 #: Metadata jwst sets on the cube (CHANNEL) or blends over its exposures (the others).
 META_KEYS = ("instrument.channel", "instrument.band", "instrument.grating",
@@ -57,6 +63,7 @@ def _compare(ours, theirs) -> dict[str, float]:
     a, b = ours.part, theirs.part
     assert a.data.shape == b.data.shape
     _compare_meta(ours, theirs)
+    assert_blended_like_jwst(ours, theirs, "IFUImageModel")
     for key in WCS_KEYS:
         mine, jwst = ours.get(f"wcsinfo.{key}"), theirs.get(f"wcsinfo.{key}")
         if isinstance(jwst, float):

@@ -15,11 +15,17 @@ import numpy as np
 import pytest
 
 from spec3nb.datamodels import from_datamodel, to_datamodel
+from spec3nb.datamodels import meta as metatools
 from spec3nb.steps.exp_to_source import group_by_source
 from spec3nb.steps.resample_spec import resample_spec
 from tests.factories import RA0, direct_slit_wcs, make_multislit, make_slit_model
 
-from .harness import assert_arrays_match, offline_jwst, run_jwst_step
+from .harness import (
+    assert_arrays_match,
+    assert_blended_like_jwst,
+    offline_jwst,
+    run_jwst_step,
+)
 
 ARRAYS = ("data", "err", "wht", "con", "var_rnoise", "var_poisson", "var_flat", "wavelength")
 PARAMS = {
@@ -127,6 +133,18 @@ def test_simulated(case: str, params: str, simulated, jwst_offline) -> None:
     inputs = simulated[case] if case == "lrs" else [simulated[case]]
     _assert_same(resample_spec(inputs, **PARAMS[params]).products[0],
                  _run_jwst(inputs, PARAMS[params]))
+
+
+@pytest.mark.parametrize("case", ["lrs", "fs", "mos"])
+def test_blended_headers_and_hdrtab(case: str, simulated, jwst_offline) -> None:
+    inputs = simulated[case] if case == "lrs" else [simulated[case]]
+    ours = resample_spec(inputs).products[0]
+    assert_blended_like_jwst(ours, _run_jwst(inputs, {}), "SlitModel")
+    # The blend did something: the mid time is the mean over the exposures, not the first's.
+    exposures = inputs if case == "lrs" else inputs[0].parts
+    mids = [metatools.get(e.meta, "exposure.mid_time") for e in exposures]
+    assert len(set(mids)) > 1
+    assert ours.get("exposure.mid_time") == pytest.approx(np.mean(mids), rel=1e-12)
 
 
 @pytest.mark.parametrize("params", ["defaults", "pixel_scale_ratio 0.8", "propagate_dq"])

@@ -235,3 +235,23 @@ def test_user_output_wcs_object_is_used_and_left_unchanged() -> None:
     out = resample_spec(inputs, output_wcs=grid, output_shape=(20, 50)).products[0]
     assert out.part.data.shape == (50, 20)
     assert grid.array_shape == shape
+
+
+def test_headers_are_blended_with_a_hdrtab_row_per_exposure() -> None:
+    inputs = [p.evolve(meta={"exposure.mid_time": 60400.0 + k, "instrument.detector":
+                             f"MIRIMAGE{k}"}) for k, p in enumerate(_lrs(3))]
+    product = resample_spec(inputs).products[0]
+    assert product.get("exposure.mid_time") == pytest.approx(60401.0)  # the mean
+    assert product.get("instrument.detector") == "MULTIPLE"
+    table = product.part.arrays["hdrtab"]
+    assert list(table["FILENAME"]) == [p.filename for p in inputs]
+    assert list(table["EXPMID"]) == [60400.0, 60401.0, 60402.0]
+
+
+def test_no_blending_when_switched_off_or_for_a_single_exposure() -> None:
+    inputs = [p.evolve(meta={"exposure.mid_time": 60400.0 + k}) for k, p in
+              enumerate(_lrs(2))]
+    for product in (resample_spec(inputs, blendheaders=False).products[0],
+                    resample_spec(inputs[:1]).products[0]):
+        assert "hdrtab" not in product.part.arrays
+        assert product.get("exposure.mid_time") == 60400.0  # the first exposure's
