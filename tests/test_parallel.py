@@ -106,14 +106,15 @@ def resident_mib():
 # malloc's: over pymalloc's 512 bytes), so that freeing the blocks leaves holes that free()
 # itself cannot return. The blocks are filled with ones: zeros may come from calloc, which
 # leaves fresh pages untouched, so they would never have been resident.
+start = resident_mib()
 blocks, pins = [], []
 for _ in range(3000):
     blocks.append(b"\\x01" * (64 * 1024))
     pins.append(b"\\x01" * 600)
+grown = resident_mib() - start
 del blocks
-before = resident_mib()
 released = release_free_heap()
-print(released, before - resident_mib(), len(pins))
+print(released, grown, resident_mib() - start, len(pins))
 """
 
 
@@ -122,9 +123,13 @@ def test_release_free_heap_gives_freed_pages_back() -> None:
     # trimmed, a raised mmap threshold) would decide where the blocks land.
     done = subprocess.run([sys.executable, "-c", _HEAP_HOLES_SCRIPT], capture_output=True,
                           text=True, check=True, cwd=Path(__file__).parents[1])
-    released, fell_mib, pins = done.stdout.split()
+    released, grown, kept, pins = done.stdout.split()
     assert released == "True"
-    assert float(fell_mib) > 100  # of about 190 MiB of holes
+    assert float(grown) > 180  # the blocks were resident
+    # At most the pins' pages stay. How much free() alone would give back depends on
+    # where glibc put the blocks (between 0 and 185 MiB have been seen); with the trim, the
+    # holes are always gone.
+    assert float(kept) < 40
     assert pins == "3000"
 
 
