@@ -230,7 +230,10 @@ def table_schema(table: np.ndarray) -> dict[str, Any]:
     fields = []
     for name in table.dtype.names:
         dtype = table.dtype[name]
-        kind = ["ascii", dtype.itemsize // 4] if dtype.kind == "U" else str(dtype)
+        if dtype.kind in "US":  # text (bytes once read back from a file)
+            kind: Any = ["ascii", dtype.itemsize // (4 if dtype.kind == "U" else 1)]
+        else:  # by name: FITS tables are big-endian, which ASDF spells separately
+            kind = "int8" if dtype.kind == "b" else dtype.name
         fields.append({"name": name, "datatype": kind})
     return {"title": "Combined header table", "fits_hdu": HDRTAB_EXTNAME, "datatype": fields}
 

@@ -100,3 +100,13 @@ def test_hdrtab_is_written_as_an_extension(tmp_path) -> None:
         assert list(written["FILENAME"]) == list(table["FILENAME"])
         np.testing.assert_array_equal(written["EXPSTART"], table["EXPSTART"])
         assert hdul[0].header["EXPMID"] == pytest.approx(60401.0)
+
+
+def test_table_schema_takes_tables_read_back_from_files() -> None:
+    from spec3nb.datamodels.blend import table_schema
+
+    table = np.array([(b"jw_cal.fits", 1.5, True)],
+                     dtype=[("FILENAME", "S11"), ("EXPSTART", ">f8"), ("BKGSUB", "?")])
+    schema = table_schema(table)
+    assert schema["fits_hdu"] == "HDRTAB"
+    assert [f["datatype"] for f in schema["datatype"]] == [["ascii", 11], "float64", "int8"]

@@ -42,5 +42,8 @@ def test_window_gives_the_full_frame_numbers(lrs: list, monkeypatch) -> None:
         for pa, pb in zip(a.parts, b.parts, strict=True):
             assert pa.arrays.keys() == pb.arrays.keys()
             for name in pa.arrays:
+                if pa.arrays[name].dtype.names:  # the HDRTAB table: its rows as text
+                    assert str(pa.arrays[name].tolist()) == str(pb.arrays[name].tolist())
+                    continue
                 assert np.array_equal(pa.arrays[name], pb.arrays[name], equal_nan=True), name
     assert np.isfinite(windowed[1].parts[0].arrays["data"]).any()
