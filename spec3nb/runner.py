@@ -198,8 +198,8 @@ def write_outputs(
             for o, t in zip(result.outputs, targets, strict=True)]
 
 
-def load_product_params(spec: StepSpec, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Read the files of a step's product parameters (e.g. ``user_background``).
+def load_file_params(spec: StepSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Read the files a step's path parameters name (``user_background``, ``output_wcs``).
 
     Parameters
     ----------
@@ -211,13 +211,17 @@ def load_product_params(spec: StepSpec, values: Mapping[str, Any]) -> dict[str, 
     Returns
     -------
     dict[str, Any]
-        The loaded products, by parameter name (only those that were given).
+        What was read, by parameter name (only for the paths that were given).
     """
-    loaded = {}
+    loaded: dict[str, Any] = {}
     for name in spec.product_params:
         if values.get(name) is not None:
             path = Path(values[name])
             loaded[name] = read_product(path).evolve(meta={"filename": path.name})
+    for name, reader in spec.file_params.items():
+        value = values.get(name)
+        if isinstance(value, str | os.PathLike) and str(value).strip():
+            loaded[name] = reader(Path(value))
     return loaded
 
 
@@ -256,7 +260,7 @@ def run_step(
     values = spec.validate(params or {})  # bad parameters fail before any file is read
     references = {r: load_reference(r, values.pop(f"override_{r}"))
                   for r in spec.reference_types}
-    values.update(load_product_params(spec, values))
+    values.update(load_file_params(spec, values))
     inputs = load_inputs(paths, allow_outside=allow_outside)
     extra = {"references": references} if spec.reference_types else {}
     result = spec.function(inputs.products, **values, **extra)

@@ -22,7 +22,7 @@ from spec3nb.datamodels.references import load_reference
 from spec3nb.errors import ModeError, OutputError
 from spec3nb.graph import Graph, Node
 from spec3nb.parallel import as_executor, fork_map
-from spec3nb.runner import Inputs, load_inputs, load_product_params
+from spec3nb.runner import Inputs, load_file_params, load_inputs
 from spec3nb.steps import STEPS
 from spec3nb.steps.spec import StepSpec
 
@@ -171,7 +171,7 @@ class Spec3Session:
         def compute(upstream: pipeline.SourceSet, **values: Any) -> pipeline.SourceSet:
             references = {r: load_reference(r, values.pop(f"override_{r}"))
                           for r in spec.reference_types}
-            values.update(load_product_params(spec, values))
+            values.update(load_file_params(spec, values))
             if name in pipeline.OPTIONAL_STEPS and values.pop("skip"):
                 return pipeline.map_sources(upstream, pipeline.skipped_stage(name), executor)
             if name == "exp_to_source":

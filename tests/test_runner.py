@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from spec3nb.datamodels import read_product
-from spec3nb.errors import AssociationError, OutputError, ParameterError
+from spec3nb.errors import AssociationError, InputFileError, OutputError, ParameterError
 from spec3nb.runner import load_inputs, run_step
 
 EXPECTED = [
@@ -127,6 +127,27 @@ def test_user_background_file_is_read_by_the_runner(tmp_path: Path) -> None:
     product = read_product(written[0])
     assert product.get("background.master_background_file") == user.name
     assert product.get("cal_step.master_background") == "COMPLETE"
+
+
+def test_output_wcs_file_is_read_by_the_runner(tmp_path: Path) -> None:
+    import asdf
+
+    from spec3nb.simulate import simulate_to
+    from spec3nb.steps.resample_spec import resample_spec
+
+    asn_path = simulate_to(tmp_path / "data", "mir_lrs", seed=4)
+    inputs = load_inputs([asn_path]).products
+    built = resample_spec(inputs).products[0].part
+    grid = tmp_path / "grid.asdf"
+    asdf.AsdfFile({"wcs": built.wcs}).write_to(grid)
+    ny, nx = built.data.shape
+    result, written = run_step("resample_spec", [asn_path], tmp_path / "out",
+                               {"output_wcs": str(grid), "output_shape": f"{nx} {ny + 6}"})
+    assert result.status == "COMPLETE"
+    assert read_product(written[0]).part.data.shape == (ny + 6, nx)
+    with pytest.raises(InputFileError, match="output_wcs file not found"):
+        run_step("resample_spec", [asn_path], tmp_path / "out2",
+                 {"output_wcs": str(tmp_path / "missing.asdf")})
 
 
 READERS = """

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import warnings
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import astropy.units as u
@@ -26,6 +28,7 @@ from gwcs import wcstools
 
 from spec3nb.datamodels import meta as metatools
 from spec3nb.datamodels.blend import HDRTAB, blend
+from spec3nb.datamodels.grids import read_output_grid
 from spec3nb.datamodels.products import Part, Product
 from spec3nb.params import BOOL, CHOICE, FLOAT, INTS, PATH, STR, Param
 from spec3nb.steps.drizzle_utils import (
@@ -296,17 +299,16 @@ _NOT_BLENDED = ("filename", "photometry.pixelarea_steradians", "photometry.pixel
 
 
 def _load_output_wcs(output_wcs: Any, output_shape: Sequence[int] | None) -> dict | None:
-    """A user output grid from a WCS object, a ``{"wcs": ...}`` dict or an ASDF file."""
+    """A user output grid from a WCS object or a ``{"wcs": ...}`` dict (the content of an
+    output-grid file, :func:`~spec3nb.datamodels.grids.read_output_grid`)."""
     if output_wcs is None or (isinstance(output_wcs, str) and not output_wcs.strip()):
         return None
+    if isinstance(output_wcs, str | os.PathLike):
+        raise ValueError(f"output_wcs: the step opens no files; give the grid that "
+                         f"spec3nb.datamodels.grids.read_output_grid reads from "
+                         f"{os.fspath(output_wcs)!r}")
     if isinstance(output_wcs, Mapping):
         grid = copy.deepcopy(dict(output_wcs))  # never alter the caller's WCS
-    elif isinstance(output_wcs, str):
-        import asdf  # the one file this pure step may read: the user's grid
-
-        with asdf.open(output_wcs) as af:
-            grid = {k: copy.deepcopy(af.tree.get(k)) for k in
-                    ("wcs", "pixel_area", "pixel_scale", "pixel_shape", "array_shape")}
     else:
         grid = {"wcs": copy.deepcopy(output_wcs)}
     wcs = grid["wcs"]
@@ -355,8 +357,10 @@ def resample_spec(
         Shape of a user `output_wcs` (jwst ignores it for the built grid).
     pixel_scale_ratio, pixel_scale : float
         Input over output spatial scale, or the output scale in arcsec.
-    output_wcs : str, gwcs.WCS or dict
-        A user output grid ('' for the built one).
+    output_wcs : gwcs.WCS or dict
+        A user output grid: a WCS, or what
+        :func:`~spec3nb.datamodels.grids.read_output_grid` read from the file the parameter
+        names ('' or None for the built grid).
     single : bool
         Resample only the first exposure group, with drizzled errors (jwst's quirk).
     blendheaders : bool
@@ -433,4 +437,5 @@ SPEC = StepSpec(
         Param("propagate_dq", BOOL, False, "add a DQ array: OR of contributing input DQs"),
     ),
     jwst_class="jwst.resample.ResampleSpecStep",
+    file_params=MappingProxyType({"output_wcs": read_output_grid}),
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -93,6 +94,9 @@ class StepSpec:
     product_params : tuple[str, ...]
         Path parameters whose file is a product the caller reads and passes to the
         function instead of the path (master_background's ``user_background``).
+    file_params : Mapping[str, Callable]
+        Other path parameters whose file the caller reads, each with its reader, and passes
+        to the function instead of the path (resample_spec's ``output_wcs``).
     """
 
     name: str
@@ -102,6 +106,8 @@ class StepSpec:
     reference_types: tuple[str, ...] = ()
     jwst_class: str | None = None
     product_params: tuple[str, ...] = ()
+    file_params: Mapping[str, Callable[[Path], Any]] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({}))
 
     @property
     def all_params(self) -> Mapping[str, Param]:

@@ -255,3 +255,8 @@ def test_no_blending_when_switched_off_or_for_a_single_exposure() -> None:
                     resample_spec(inputs[:1]).products[0]):
         assert "hdrtab" not in product.part.arrays
         assert product.get("exposure.mid_time") == 60400.0  # the first exposure's
+
+
+def test_output_wcs_path_is_refused_by_the_step(tmp_path) -> None:
+    with pytest.raises(ValueError, match="output_wcs: the step opens no files"):
+        resample_spec(_lrs(2), output_wcs=str(tmp_path / "grid.asdf"))
