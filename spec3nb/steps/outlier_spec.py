@@ -34,6 +34,7 @@ from spec3nb.steps.drizzle_utils import (
     match_nans_and_flags,
 )
 from spec3nb.steps.outlier_ifu import outlier_detection_ifu
+from spec3nb.steps.outlier_memo import BLOTS, Blots
 from spec3nb.steps.resample_spec import groups, output_grid, slit_exposures
 from spec3nb.steps.spec import COMPLETE, SKIPPED, StepOutput, StepResult, StepSpec
 
@@ -172,20 +173,40 @@ def _background(exposure: SlitExposure, backg: float) -> float:
     return backg
 
 
+def _blots(exposures: Sequence[SlitExposure], settings: DrizzleSettings, maskpt: float,
+           sources: Sequence[Product] | None) -> Blots:
+    """The median of the drizzled exposures (and its error) blotted back onto each one,
+    from the memo when these inputs were seen with these settings."""
+    key = (settings, maskpt)
+    found = BLOTS.get(sources, key) if sources is not None else None
+    if found is not None:
+        return found
+    median, median_err, wcs, pixmaps = drizzled_median(exposures, settings, maskpt)
+    # The exposure's map onto the median grid serves both blots (WCS evaluation is the
+    # costly part of outlier detection).
+    blots = [(blot(median, wcs, e, pixmap), blot(median_err, wcs, e, pixmap))
+             for e, pixmap in zip(exposures, pixmaps, strict=True)]
+    if sources is not None:
+        BLOTS.put(sources, key, blots)
+    return blots
+
+
 def spec_outliers(exposures: Sequence[SlitExposure], *, weight_type: str, pixfrac: float,
                   kernel: str, fillval: str, maskpt: float, snr: Sequence[float],
                   scale: Sequence[float], backg: float, resample_data: bool,
-                  good_bits: Any) -> list[np.ndarray]:
-    """Return the outlier mask of every exposure (spec-mode algorithm)."""
+                  good_bits: Any, sources: Sequence[Product] | None = None
+                  ) -> list[np.ndarray]:
+    """Return the outlier mask of every exposure (spec-mode algorithm).
+
+    `sources` are the input products the exposures come from; given, the blotted medians
+    are kept for a run with other ``snr``, ``scale`` or ``backg`` on the same products
+    (:mod:`spec3nb.steps.outlier_memo`).
+    """
     masks = []
     if resample_data:
         settings = DrizzleSettings(pixfrac, kernel, fillval, weight_type, good_bits, 1.0)
-        median, median_err, wcs, pixmaps = drizzled_median(exposures, settings, maskpt)
-        for exposure, pixmap in zip(exposures, pixmaps, strict=True):
-            # The exposure's map onto the median grid serves both blots (WCS evaluation
-            # is the costly part of outlier detection).
-            blotted = blot(median, wcs, exposure, pixmap)
-            blotted_err = blot(median_err, wcs, exposure, pixmap)
+        blots = _blots(exposures, settings, maskpt, sources)
+        for exposure, (blotted, blotted_err) in zip(exposures, blots, strict=True):
             masks.append(flag_against_blot(exposure.part.data, blotted_err, blotted, snr,
                                            scale, _background(exposure, backg)))
     else:
@@ -237,7 +258,7 @@ def _run_spec(inputs: Sequence[Product], **params: Any) -> StepResult:
         return StepResult(_outputs(inputs, _with_status(inputs, SKIPPED)), SKIPPED,
                           f"outlier detection needs at least two exposures, got "
                           f"{len(exposures)}")
-    masks = spec_outliers(exposures, **params)
+    masks = spec_outliers(exposures, **params, sources=tuple(inputs))
     parts = [_flagged(e, m) for e, m in zip(exposures, masks, strict=True)]
     if is_source:
         products = [inputs[0].evolve(parts=parts)]
