@@ -307,20 +307,23 @@ def cmd_run(argv: Sequence[str]) -> int:
               f"{', '.join(session.step_names)}", flush=True)
         session.graph.log.subscribe(_progress(session, time.perf_counter()))
     from spec3nb import stream
+    from spec3nb.steps.outlier_memo import BLOTS
 
     batch = stream.DEFAULT_BATCH if args.batch is None else args.batch
     try:
-        if stream.can_stream(session, batch):
-            report = stream.run_streamed(session, args.output_dir, batch=batch,
-                                         overwrite=args.overwrite, writers=args.writers,
-                                         progress=None if args.quiet else _batch_progress(
-                                             session, time.perf_counter()))
-            paths, errors = report.paths, report.errors
-        else:
-            session.run()
-            paths = session.save(args.output_dir, overwrite=args.overwrite,
-                                 processes=args.writers)
-            errors = session.errors
+        # Nothing runs twice here: medians kept for a re-run would only cost memory.
+        with BLOTS.suspended():
+            if stream.can_stream(session, batch):
+                report = stream.run_streamed(session, args.output_dir, batch=batch,
+                                             overwrite=args.overwrite, writers=args.writers,
+                                             progress=None if args.quiet else _batch_progress(
+                                                 session, time.perf_counter()))
+                paths, errors = report.paths, report.errors
+            else:
+                session.run()
+                paths = session.save(args.output_dir, overwrite=args.overwrite,
+                                     processes=args.writers)
+                errors = session.errors
     except GraphError as exc:
         print(f"spec3nb: error: {exc}", file=sys.stderr)
         return EXIT_INTERNAL

@@ -5,16 +5,17 @@ blotting it back; ``snr``, ``scale`` and ``backg`` only decide which pixels are 
 flagged. When a notebook user moves one of those, the step runs again on the very same
 input products (they are immutable), so the blotted medians of the previous run can serve
 again. They are kept by the identity of the input products and the parameters they depend
-on, and dropped as soon as the inputs are gone (a streamed run keeps a batch's worth at
-most) or when the memo outgrows its byte budget (least recently used first).
+on, and dropped as soon as the inputs are gone or when the memo outgrows its byte budget
+(least recently used first). One-shot runs (``spec3nb run``) store nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,19 @@ class BlotMemo:
         self._entries: OrderedDict[Hashable, tuple[tuple[weakref.ref, ...], Blots, int]] = (
             OrderedDict())
         self._lock = threading.Lock()
+        self._suspended = 0
+
+    @contextlib.contextmanager
+    def suspended(self) -> Iterator[None]:
+        """Store nothing meanwhile: for one-shot runs (``spec3nb run``), where nothing runs
+        again on the same inputs and the stored blots would only add to the peak memory."""
+        with self._lock:
+            self._suspended += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._suspended -= 1
 
     @staticmethod
     def _key(sources: Sequence[Any], settings: Hashable) -> Hashable:
@@ -64,7 +78,7 @@ class BlotMemo:
     def put(self, sources: Sequence[Any], settings: Hashable, blots: Blots) -> None:
         """Store `blots` (made read-only) for the input objects and settings."""
         size = sum(a.nbytes + b.nbytes for a, b in blots)
-        if size > self.max_bytes:
+        if size > self.max_bytes or self._suspended:
             return
         for pair in blots:
             for array in pair:

@@ -78,3 +78,13 @@ def test_new_thresholds_reuse_the_median_and_give_fresh_results(case, monkeypatc
     assert flagged > 0
     outlier_detection(inputs, pixfrac=0.5)  # another drizzle: another median
     assert len(medians) == 3
+
+
+def test_nothing_is_stored_while_suspended() -> None:
+    memo = BlotMemo(10**6)
+    a = _Source()
+    with memo.suspended():
+        memo.put([a], "k", _blots(1))
+        assert memo.get([a], "k") is None
+    memo.put([a], "k", _blots(1))
+    assert memo.get([a], "k") is not None
