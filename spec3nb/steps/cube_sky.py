@@ -156,7 +156,8 @@ def sky_pixels(product: Product, band: Band, instrument: str) -> tuple[np.ndarra
     else:
         y, x = ifu_pixels(product)
     ra, dec, lam = evaluate(product.part.wcs, x.astype(float), y.astype(float))
-    return y, x, ra, dec, lam
+    # cube_build keeps these for every file of a cube: 32-bit indices save a fifth
+    return y.astype(np.int32), x.astype(np.int32), ra, dec, lam
 
 
 def find_corners(product: Product, band: Band, instrument: str,
