@@ -151,6 +151,36 @@ def _ignored(path: str, ignore: Iterable[str]) -> bool:
     return any(path.startswith(prefix) for prefix in ignore)
 
 
+def _flat_inputs(metas: Sequence[Meta], model_type: str) -> list[dict[str, Any]]:
+    """Each input's flattened metadata, with what every file of `model_type` holds though a
+    product made in memory may not yet (see io.to_datamodel)."""
+    written = {"model_type": model_type, "telescope": "JWST"}
+    return [written | flatten(meta) for meta in metas]
+
+
+def _values(flats: Sequence[Mapping[str, Any]], rules: BlendRules,
+            ignore: Iterable[str]) -> dict[str, Any]:
+    ignore = (*ignore, "wcs", *rules.skipped)
+    result = {}
+    for path, rule in rules.rules.items():
+        values = [flat[path] for flat in flats if path in flat]
+        if values and not _ignored(path, ignore):
+            result[path] = RULES[rule](values)
+    return result
+
+
+def _table(flats: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> np.ndarray:
+    arrays, names = [], []
+    for path, name in columns.items():
+        values = [flat.get(path) for flat in flats]
+        if all(v is None for v in values):
+            continue
+        column = np.array([np.nan if v is None else v for v in values])
+        arrays.append(column.astype(np.int8) if column.dtype == bool else column)
+        names.append(name)
+    return np.rec.fromarrays(arrays, names=names).view(np.ndarray)
+
+
 def blended_values(metas: Sequence[Meta], model_type: str,
                    ignore: Iterable[str] = ()) -> dict[str, Any]:
     """The blended keywords of several inputs' metadata.
@@ -169,15 +199,7 @@ def blended_values(metas: Sequence[Meta], model_type: str,
     dict
         Dotted path to blended value, for each rule some input has a value for.
     """
-    rules = blend_rules(model_type)
-    ignore = (*ignore, "wcs", *rules.skipped)
-    flats = [flatten(meta) for meta in metas]
-    result = {}
-    for path, rule in rules.rules.items():
-        values = [flat[path] for flat in flats if path in flat]
-        if values and not _ignored(path, ignore):
-            result[path] = RULES[rule](values)
-    return result
+    return _values(_flat_inputs(metas, model_type), blend_rules(model_type), ignore)
 
 
 def header_table(metas: Sequence[Meta], model_type: str) -> np.ndarray:
@@ -199,19 +221,7 @@ def header_table(metas: Sequence[Meta], model_type: str) -> np.ndarray:
     numpy.ndarray
         A structured array.
     """
-    columns = blend_rules(model_type).columns
-    # What every file holds, though a product made in memory may not yet (io.to_datamodel).
-    written = {"model_type": model_type, "telescope": "JWST"}
-    flats = [written | flatten(meta) for meta in metas]
-    arrays, names = [], []
-    for path, name in columns.items():
-        values = [flat.get(path) for flat in flats]
-        if all(v is None for v in values):
-            continue
-        column = np.array([np.nan if v is None else v for v in values])
-        arrays.append(column.astype(np.int8) if column.dtype == bool else column)
-        names.append(name)
-    return np.rec.fromarrays(arrays, names=names).view(np.ndarray)
+    return _table(_flat_inputs(metas, model_type), blend_rules(model_type).columns)
 
 
 def table_schema(table: np.ndarray) -> dict[str, Any]:
@@ -256,4 +266,6 @@ def blend(metas: Sequence[Meta], model_type: str, ignore: Iterable[str] = ()
     tuple
         ``(values, table)``: see :func:`blended_values` and :func:`header_table`.
     """
-    return blended_values(metas, model_type, ignore), header_table(metas, model_type)
+    flats = _flat_inputs(metas, model_type)  # flattened once for both
+    rules = blend_rules(model_type)
+    return _values(flats, rules, ignore), _table(flats, rules.columns)
